@@ -66,6 +66,17 @@ struct BackendStats {
   std::map<std::string, uint64_t> extra;
 };
 
+// Receives pages a backend drops to make room (not pages removed by a get or
+// an invalidation), e.g. to demote them to a slower tier. OnEvict runs while
+// the backend still serialises operations on that key, so every OnEvict for a
+// key happens before any later operation on that key returns; it must be
+// quick (copy and queue; no I/O), and must not call back into the backend.
+class EvictionListener {
+ public:
+  virtual ~EvictionListener() = default;
+  virtual void OnEvict(BackendPoolId pool, const FileKey& key, uint64_t index, std::span<const uint8_t> page) = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -96,6 +107,18 @@ class Backend {
                         std::span<const uint8_t> pages);
 
   virtual BackendStats Stats() const = 0;
+
+  // Memory control, for a governor sharing one budget among backends (the
+  // daemon's tenants). Backends with no local memory (remote stores) keep the
+  // defaults: they hold nothing to shrink.
+  // Evicts oldest pages until real memory <= target; returns real memory after.
+  virtual uint64_t Shrink(uint64_t target_real_bytes) { return Stats().real_memory_bytes; }
+  // Changes the capacity limit; shrinks at once if now over it.
+  virtual void SetCapacity(uint64_t capacity_bytes) {}
+  // Installs (or, with nullptr, removes) the listener for evicted pages. The
+  // listener must outlive the backend or be removed first. Backends that never
+  // evict (remote stores evict on the server) never call it.
+  virtual void SetEvictionListener(EvictionListener* listener) {}
 };
 
 }  // namespace cleancache
