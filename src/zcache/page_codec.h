@@ -1,0 +1,44 @@
+// PageCodec: compresses and decompresses single pages for zcache.
+// Thread-safe: zstd contexts come from a small internal pool, LZ4 needs none.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "cleancache/zcache.h"
+
+struct ZSTD_CCtx_s;
+struct ZSTD_DCtx_s;
+
+namespace cleancache::zcache {
+
+class PageCodec {
+ public:
+  PageCodec(Codec codec, int level);
+  ~PageCodec();
+  PageCodec(const PageCodec&) = delete;
+  PageCodec& operator=(const PageCodec&) = delete;
+
+  Codec codec() const { return codec_; }
+  // Compresses `src` into at most `dst_capacity` bytes. Returns the size, or 0
+  // when the result would not fit (the page is "poor" at this threshold).
+  size_t Compress(const uint8_t* src, size_t size, uint8_t* dst, size_t dst_capacity) const;
+  // Returns true only if `src` decompresses to exactly `page_size` bytes.
+  bool Decompress(const uint8_t* src, size_t size, uint8_t* dst, size_t page_size) const;
+
+ private:
+  ZSTD_CCtx_s* TakeCompressor() const;
+  void ReturnCompressor(ZSTD_CCtx_s* ctx) const;
+  ZSTD_DCtx_s* TakeDecompressor() const;
+  void ReturnDecompressor(ZSTD_DCtx_s* ctx) const;
+
+  const Codec codec_;
+  const int level_;
+  mutable std::mutex pool_mutex_;
+  mutable std::vector<ZSTD_CCtx_s*> compressors_;
+  mutable std::vector<ZSTD_DCtx_s*> decompressors_;
+};
+
+}  // namespace cleancache::zcache

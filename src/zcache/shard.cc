@@ -1,0 +1,568 @@
+#include "zcache/shard.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "zcache/same_filled.h"
+
+namespace cleancache::zcache {
+
+namespace {
+constexpr uint32_t kOsPage = 4096;
+constexpr uint32_t kInitialPageBuckets = 1024;
+constexpr uint32_t kInitialFileBuckets = 256;
+
+uint32_t RoundUpToOsPage(uint32_t bytes) { return (bytes + kOsPage - 1) & ~(kOsPage - 1); }
+uint32_t SegmentOf(uint64_t payload) { return static_cast<uint32_t>(payload >> 32); }
+uint32_t OffsetOf(uint64_t payload) { return static_cast<uint32_t>(payload); }
+uint64_t Payload(uint32_t segment, uint32_t offset) { return (static_cast<uint64_t>(segment) << 32) | offset; }
+}  // namespace
+
+Shard::Shard(const ShardConfig& config)
+    : config_(config), page_buckets_(kInitialPageBuckets, kNil), file_buckets_(kInitialFileBuckets, kNil) {}
+
+Shard::~Shard() {
+  for (auto& s : segments_)
+    if (s.base != nullptr) UnmapSegment(s.base, config_.segment_bytes);
+}
+
+// ---- pools ----------------------------------------------------------------
+
+void Shard::AddPool(BackendPoolId pool, uint32_t page_size, bool shared) {
+  std::lock_guard lock(mutex_);
+  pools_.push_back(PoolState{pool, page_size, shared});
+}
+
+void Shard::RemovePool(BackendPoolId pool) {
+  std::lock_guard lock(mutex_);
+  PoolState* p = FindPool(pool);
+  if (p == nullptr) return;
+  while (p->first_file != kNil) DropFilePages(p->first_file);
+  pools_.erase(pools_.begin() + (p - pools_.data()));
+}
+
+Shard::PoolState* Shard::FindPool(BackendPoolId pool) {
+  for (auto& p : pools_)
+    if (p.id == pool) return &p;
+  return nullptr;
+}
+
+// ---- files ----------------------------------------------------------------
+
+uint64_t Shard::FileHash(BackendPoolId pool, const FileKey& key) {
+  return Mix64(key.hash() ^ (pool * 0x9E3779B97F4A7C15ull));
+}
+
+uint32_t Shard::FindFile(BackendPoolId pool, const FileKey& key, uint64_t hash) const {
+  for (uint32_t f = file_buckets_[hash & (file_buckets_.size() - 1)]; f != kNil; f = files_[f].hash_next) {
+    const FileRecord& r = files_[f];
+    if (r.hash == hash && r.pool == pool && r.type == key.type() && r.key_size == key.size() &&
+        std::memcmp(r.key_bytes(), key.bytes().data(), key.size()) == 0)
+      return f;
+  }
+  return kNil;
+}
+
+uint32_t Shard::AddFile(PoolState& pool, const FileKey& key, uint64_t hash) {
+  uint32_t f = files_.Allocate();
+  FileRecord& r = files_[f];
+  r.hash = hash;
+  r.pool = pool.id;
+  r.type = key.type();
+  r.key_size = static_cast<uint32_t>(key.size());
+  r.page_size = pool.page_size;
+  if (key.size() > FileRecord::kInlineKey) {
+    r.long_key = std::make_unique<uint8_t[]>(key.size());
+    long_key_bytes_ += key.size();
+  }
+  std::memcpy(r.long_key ? r.long_key.get() : r.inline_key, key.bytes().data(), key.size());
+  uint32_t& bucket = file_buckets_[hash & (file_buckets_.size() - 1)];
+  r.hash_next = bucket;
+  bucket = f;
+  r.pool_next = pool.first_file;
+  if (pool.first_file != kNil) files_[pool.first_file].pool_prev = f;
+  pool.first_file = f;
+  MaybeGrowFileBuckets();
+  return f;
+}
+
+void Shard::RemoveFile(uint32_t f) {
+  FileRecord& r = files_[f];
+  uint32_t* link = &file_buckets_[r.hash & (file_buckets_.size() - 1)];
+  while (*link != f) link = &files_[*link].hash_next;
+  *link = r.hash_next;
+  if (r.pool_prev != kNil) {
+    files_[r.pool_prev].pool_next = r.pool_next;
+  } else if (PoolState* p = FindPool(r.pool)) {
+    p->first_file = r.pool_next;
+  }
+  if (r.pool_next != kNil) files_[r.pool_next].pool_prev = r.pool_prev;
+  if (r.long_key) long_key_bytes_ -= r.key_size;
+  files_.Free(f);
+}
+
+void Shard::MaybeGrowFileBuckets() {
+  if (files_.in_use() <= file_buckets_.size()) return;
+  std::vector<uint32_t> grown(file_buckets_.size() * 2, kNil);
+  for (auto head : file_buckets_) {
+    for (uint32_t f = head; f != kNil;) {
+      uint32_t next = files_[f].hash_next;
+      uint32_t& bucket = grown[files_[f].hash & (grown.size() - 1)];
+      files_[f].hash_next = bucket;
+      bucket = f;
+      f = next;
+    }
+  }
+  file_buckets_.swap(grown);
+}
+
+// ---- pages ----------------------------------------------------------------
+
+uint64_t Shard::PageHash(uint32_t file, uint64_t index) { return Mix64(index * 0x9E3779B97F4A7C15ull + file); }
+
+uint32_t Shard::FindPage(uint32_t file, uint64_t index) const {
+  for (uint32_t e = page_buckets_[PageHash(file, index) & (page_buckets_.size() - 1)]; e != kNil;
+       e = entries_[e].hash_next) {
+    const Entry& en = entries_[e];
+    if (en.index == index && (en.file & kFileMask) == file) return e;
+  }
+  return kNil;
+}
+
+void Shard::LinkPage(uint32_t e) {
+  Entry& en = entries_[e];
+  uint32_t f = en.file & kFileMask;
+  uint32_t& bucket = page_buckets_[PageHash(f, en.index) & (page_buckets_.size() - 1)];
+  en.hash_next = bucket;
+  bucket = e;
+  FileRecord& r = files_[f];
+  en.file_prev = kNil;
+  en.file_next = r.first_page;
+  if (r.first_page != kNil) entries_[r.first_page].file_prev = e;
+  r.first_page = e;
+  ++r.pages;
+}
+
+void Shard::MaybeGrowPageBuckets() {
+  if (entries_.in_use() <= page_buckets_.size()) return;
+  std::vector<uint32_t> grown(page_buckets_.size() * 2, kNil);
+  for (auto head : page_buckets_) {
+    for (uint32_t e = head; e != kNil;) {
+      Entry& en = entries_[e];
+      uint32_t next = en.hash_next;
+      uint32_t& bucket = grown[PageHash(en.file & kFileMask, en.index) & (grown.size() - 1)];
+      en.hash_next = bucket;
+      bucket = e;
+      e = next;
+    }
+  }
+  page_buckets_.swap(grown);
+}
+
+void Shard::RemoveEntry(uint32_t e) {
+  Entry& en = entries_[e];
+  uint32_t f = en.file & kFileMask;
+  uint32_t* link = &page_buckets_[PageHash(f, en.index) & (page_buckets_.size() - 1)];
+  while (*link != e) link = &entries_[*link].hash_next;
+  *link = en.hash_next;
+
+  FileRecord& r = files_[f];
+  if (en.file_prev != kNil) entries_[en.file_prev].file_next = en.file_next;
+  else r.first_page = en.file_next;
+  if (en.file_next != kNil) entries_[en.file_next].file_prev = en.file_prev;
+
+  if (en.file & kSameFilled) {
+    --counters_.same_filled;
+  } else {
+    uint32_t sg = SegmentOf(en.payload);
+    uint32_t owner, size;
+    ReadObjectHeader(segments_[sg].base + OffsetOf(en.payload), &owner, &size);
+    Segment& s = segments_[sg];
+    s.live -= size + kObjectHeaderBytes;
+    counters_.segment_live_bytes -= size + kObjectHeaderBytes;
+    counters_.compressed_bytes -= size;
+    if (s.sealed && s.live == 0) ReleaseSegment(sg);
+  }
+  --counters_.pages;
+  counters_.original_bytes -= r.page_size;
+  entries_.Free(e);
+  if (--r.pages == 0) RemoveFile(f);
+}
+
+void Shard::DropFilePages(uint32_t f) {
+  for (;; ++counters_.invalidate_steps) {
+    uint32_t e = files_[f].first_page;
+    if (e == kNil) {  // cannot normally happen: empty files are removed
+      RemoveFile(f);
+      return;
+    }
+    bool last = files_[f].pages == 1;
+    RemoveEntry(e);
+    if (last) return;
+  }
+}
+
+// ---- data path ------------------------------------------------------------
+
+void Shard::Put(BackendPoolId pool, const FileKey& key, uint64_t index, const PreparedPage& page) {
+  std::lock_guard lock(mutex_);
+  PoolState* p = FindPool(pool);
+  if (p == nullptr || p->page_size != page.page_size) {
+    ++counters_.dropped_puts;
+    return;
+  }
+  const uint64_t hash = FileHash(pool, key);
+  uint32_t f = FindFile(pool, key, hash);
+  if (f != kNil) {
+    // Drop the old copy first: even if the new put is then refused, the old
+    // one can never be returned (put-put-get).
+    uint32_t old = FindPage(f, index);
+    if (old != kNil) RemoveEntry(old);
+  }
+  const uint32_t object_bytes = page.kind == PreparedPage::Kind::kSameFilled ? 0 : page.size + kObjectHeaderBytes;
+  for (;;) {
+    f = FindFile(pool, key, hash);  // eviction may have removed it
+    if (RealBytes() + GrowthFor(object_bytes, f == kNil) <= config_.capacity_bytes) break;
+    if (!EvictOne()) {
+      ++counters_.dropped_puts;
+      return;
+    }
+  }
+  if (f == kNil) f = AddFile(*p, key, hash);
+  uint32_t e = entries_.Allocate();
+  Entry& en = entries_[e];
+  en.index = index;
+  en.file = f;
+  if (page.kind == PreparedPage::Kind::kSameFilled) {
+    en.file |= kSameFilled;
+    en.payload = page.word;
+    ++counters_.same_filled;
+  } else {
+    if (page.kind == PreparedPage::Kind::kRaw) en.file |= kRaw;  // (counted by the caller)
+    if (AppendObject(e, page.data, page.size, &en.payload) == nullptr) {  // mmap failed
+      entries_.Free(e);
+      if (files_[f].pages == 0) RemoveFile(f);
+      ++counters_.dropped_puts;
+      return;
+    }
+    counters_.compressed_bytes += page.size;
+  }
+  LinkPage(e);
+  ++counters_.pages;
+  counters_.original_bytes += p->page_size;
+  MaybeGrowPageBuckets();
+}
+
+bool Shard::Get(BackendPoolId pool, const FileKey& key, uint64_t index, uint8_t* out, uint32_t out_size) {
+  std::lock_guard lock(mutex_);
+  PoolState* p = FindPool(pool);
+  if (p == nullptr) return false;
+  uint32_t f = FindFile(pool, key, FileHash(pool, key));
+  if (f == kNil) return false;
+  uint32_t e = FindPage(f, index);
+  if (e == kNil) return false;
+  Entry& en = entries_[e];
+  const uint32_t page_size = files_[f].page_size;
+  if (out_size != page_size) return false;
+  bool ok;
+  if (en.file & kSameFilled) {
+    FillPage(out, page_size, en.payload);
+    ok = true;
+  } else {
+    uint32_t owner, size;
+    const uint8_t* object = segments_[SegmentOf(en.payload)].base + OffsetOf(en.payload);
+    ReadObjectHeader(object, &owner, &size);
+    const uint8_t* data = object + kObjectHeaderBytes;
+    if (en.file & kRaw) {
+      ok = size == page_size;
+      if (ok) std::memcpy(out, data, size);
+    } else {
+      ok = config_.codec->Decompress(data, size, out, page_size);
+    }
+  }
+  if (!ok || !p->shared) {
+    RemoveEntry(e);  // exclusive get, or a damaged object that must never be served
+  } else {
+    en.file |= kReferenced;
+  }
+  return ok;
+}
+
+void Shard::InvalidatePage(BackendPoolId pool, const FileKey& key, uint64_t index) {
+  std::lock_guard lock(mutex_);
+  if (FindPool(pool) == nullptr) return;
+  uint32_t f = FindFile(pool, key, FileHash(pool, key));
+  if (f == kNil) return;
+  uint32_t e = FindPage(f, index);
+  if (e != kNil) RemoveEntry(e);
+}
+
+void Shard::InvalidateFile(BackendPoolId pool, const FileKey& key) {
+  std::lock_guard lock(mutex_);
+  ++counters_.invalidate_steps;
+  if (FindPool(pool) == nullptr) return;
+  uint32_t f = FindFile(pool, key, FileHash(pool, key));
+  if (f != kNil) DropFilePages(f);
+}
+
+// ---- memory ---------------------------------------------------------------
+
+uint64_t Shard::RealBytes() const {
+  return resident_bytes_ + entries_.MemoryBytes() + files_.MemoryBytes() + long_key_bytes_ +
+         (page_buckets_.capacity() + file_buckets_.capacity()) * sizeof(uint32_t) +
+         segments_.capacity() * sizeof(Segment) + free_segment_slots_.capacity() * sizeof(uint32_t) +
+         sealed_by_age_.size() * sizeof(std::pair<uint32_t, uint64_t>) + pools_.capacity() * sizeof(PoolState) +
+         evict_scratch_.capacity() + sizeof(*this);
+}
+
+// Real memory a put would add, before any eviction.
+uint64_t Shard::GrowthFor(uint32_t object_bytes, bool new_file) const {
+  uint64_t growth = 0;
+  if (object_bytes > 0) {
+    if (FitsInHead(object_bytes)) {
+      const Segment& h = segments_[head_];
+      growth += RoundUpToOsPage(h.used + object_bytes) - h.resident;
+    } else {
+      growth += RoundUpToOsPage(object_bytes) + sizeof(Segment) + sizeof(std::pair<uint32_t, uint64_t>);
+    }
+  }
+  if (entries_.NeedsChunk()) growth += entries_.ChunkBytes() + sizeof(void*);
+  if (entries_.in_use() + 1 > page_buckets_.size()) growth += page_buckets_.size() * sizeof(uint32_t);
+  if (new_file) {
+    if (files_.NeedsChunk()) growth += files_.ChunkBytes() + sizeof(void*);
+    if (files_.in_use() + 1 > file_buckets_.size()) growth += file_buckets_.size() * sizeof(uint32_t);
+  }
+  return growth;
+}
+
+bool Shard::FitsInHead(uint32_t object_bytes) const {
+  return head_ != kNil && segments_[head_].used + object_bytes <= config_.segment_bytes;
+}
+
+uint32_t Shard::OpenSegment() {
+  uint8_t* base = MapSegment(config_.segment_bytes);
+  if (base == nullptr) return kNil;
+  uint32_t sg;
+  if (!free_segment_slots_.empty()) {
+    sg = free_segment_slots_.back();
+    free_segment_slots_.pop_back();
+  } else {
+    sg = static_cast<uint32_t>(segments_.size());
+    segments_.emplace_back();
+  }
+  segments_[sg] = Segment{};
+  segments_[sg].base = base;
+  segments_[sg].age = next_age_++;
+  return sg;
+}
+
+void Shard::ReleaseSegment(uint32_t sg) {
+  Segment& s = segments_[sg];
+  UnmapSegment(s.base, config_.segment_bytes);
+  resident_bytes_ -= s.resident;
+  counters_.segment_used_bytes -= s.used;
+  s = Segment{};
+  free_segment_slots_.push_back(sg);
+  if (sg == head_) head_ = kNil;
+}
+
+uint8_t* Shard::AppendObject(uint32_t e, const uint8_t* data, uint32_t size, uint64_t* payload) {
+  const uint32_t object_bytes = size + kObjectHeaderBytes;
+  if (!FitsInHead(object_bytes)) {
+    if (head_ != kNil) {
+      Segment& old = segments_[head_];
+      if (old.live == 0) {
+        ReleaseSegment(head_);
+      } else {
+        old.sealed = true;
+        sealed_by_age_.emplace_back(head_, old.age);
+      }
+    }
+    head_ = OpenSegment();
+    if (head_ == kNil) return nullptr;
+  }
+  Segment& h = segments_[head_];
+  uint8_t* at = h.base + h.used;
+  WriteObjectHeader(at, e, size);
+  std::memcpy(at + kObjectHeaderBytes, data, size);
+  *payload = Payload(head_, h.used);
+  h.used += object_bytes;
+  h.live += object_bytes;
+  const uint32_t resident = RoundUpToOsPage(h.used);
+  resident_bytes_ += resident - h.resident;
+  h.resident = resident;
+  counters_.segment_used_bytes += object_bytes;
+  counters_.segment_live_bytes += object_bytes;
+  return at;
+}
+
+bool Shard::Fragmented() const {
+  const uint64_t holes = counters_.segment_used_bytes - counters_.segment_live_bytes;
+  return holes * 100 > counters_.segment_used_bytes * config_.max_fragmentation_percent;
+}
+
+// Makes room: compacts when holes pass the threshold (no page is lost), else
+// evicts the oldest segment, the head, or same-filled pages. False when there
+// is nothing left to take.
+bool Shard::EvictOne() {
+  if (Fragmented() && CompactOnce()) return true;
+  while (!sealed_by_age_.empty()) {
+    auto [sg, age] = sealed_by_age_.front();
+    sealed_by_age_.pop_front();
+    if (segments_[sg].base != nullptr && segments_[sg].age == age && segments_[sg].sealed) {
+      EvictSegment(sg);
+      return true;
+    }
+  }
+  if (head_ != kNil) {
+    EvictSegment(head_);
+    return true;
+  }
+  if (counters_.same_filled > 0) {
+    EvictSameFilled();
+    return true;
+  }
+  return false;
+}
+
+void Shard::EvictSegment(uint32_t sg) {
+  if (sg == head_) head_ = kNil;
+  SlideLiveObjects(sg, Sweep::kKeepReferenced);
+}
+
+// Walks the objects of `sg`. Live objects that the sweep keeps slide down over
+// the holes (memmove within the segment, so no extra memory); the others are
+// evicted. The segment is then released if empty, or re-aged and its tail
+// pages given back to the OS.
+void Shard::SlideLiveObjects(uint32_t sg, Sweep sweep) {
+  segments_[sg].sealed = false;  // keeps RemoveEntry from releasing it mid-walk
+  uint8_t* const base = segments_[sg].base;
+  const uint32_t used = segments_[sg].used;
+  uint32_t write = 0;
+  for (uint32_t off = 0; off < used;) {
+    uint32_t e, size;
+    ReadObjectHeader(base + off, &e, &size);
+    const uint32_t object_bytes = size + kObjectHeaderBytes;
+    if (e < entries_.high_water()) {
+      Entry& en = entries_[e];
+      if (en.file != kNil && !(en.file & kSameFilled) && en.payload == Payload(sg, off)) {
+        if (sweep == Sweep::kKeepAll || (en.file & kReferenced)) {
+          if (sweep == Sweep::kKeepReferenced) en.file &= ~kReferenced;
+          if (write != off) std::memmove(base + write, base + off, object_bytes);
+          en.payload = Payload(sg, write);
+          write += object_bytes;
+        } else {
+          NotifyEvicted(e);
+          ++counters_.evictions;
+          RemoveEntry(e);
+        }
+      }
+    }
+    off += object_bytes;
+  }
+  Segment& s = segments_[sg];
+  counters_.segment_used_bytes -= s.used - write;
+  s.used = write;
+  if (write == 0) {
+    ReleaseSegment(sg);
+    return;
+  }
+  const uint32_t keep = RoundUpToOsPage(write);
+  if (keep < s.resident) {
+    madvise(base + keep, s.resident - keep, MADV_DONTNEED);
+    resident_bytes_ -= s.resident - keep;
+    s.resident = keep;
+  }
+  s.sealed = true;
+  if (sweep == Sweep::kKeepReferenced) {  // survivors of eviction start a new round
+    s.age = next_age_++;
+    sealed_by_age_.emplace_back(sg, s.age);
+  }  // a compacted segment keeps its age and its place in the queue
+}
+
+void Shard::EvictSameFilled() {
+  const uint32_t n = entries_.high_water();
+  for (uint32_t step = 0; step < n; ++step) {
+    uint32_t e = same_filled_hand_++ % n;
+    const Entry& en = entries_[e];
+    if (en.file != kNil && (en.file & kSameFilled)) {
+      NotifyEvicted(e);
+      ++counters_.evictions;
+      RemoveEntry(e);
+      return;
+    }
+  }
+}
+
+// Compacts the sealed segment with the most reclaimable memory in place.
+// True if memory was given back.
+bool Shard::CompactOnce() {
+  uint32_t victim = kNil;
+  uint32_t best = 0;
+  for (uint32_t sg = 0; sg < segments_.size(); ++sg) {
+    const Segment& s = segments_[sg];
+    if (s.base == nullptr || !s.sealed) continue;
+    const uint32_t reclaimable = s.resident - RoundUpToOsPage(s.live);
+    if (reclaimable > best) best = reclaimable, victim = sg;
+  }
+  if (victim == kNil) return false;
+  const uint64_t before = RealBytes();
+  SlideLiveObjects(victim, Sweep::kKeepAll);
+  ++counters_.compactions;
+  return RealBytes() < before;
+}
+
+void Shard::NotifyEvicted(uint32_t e) {
+  if (listener_ == nullptr) return;
+  const Entry& en = entries_[e];
+  const FileRecord& r = files_[en.file & kFileMask];
+  auto key = FileKey::FromBytes(r.type, {r.key_bytes(), r.key_size});
+  if (!key.ok()) return;
+  evict_scratch_.resize(r.page_size);
+  bool ok;
+  if (en.file & kSameFilled) {
+    FillPage(evict_scratch_.data(), r.page_size, en.payload);
+    ok = true;
+  } else {
+    uint32_t owner, size;
+    const uint8_t* object = segments_[SegmentOf(en.payload)].base + OffsetOf(en.payload);
+    ReadObjectHeader(object, &owner, &size);
+    if (en.file & kRaw) {
+      ok = size == r.page_size;
+      if (ok) std::memcpy(evict_scratch_.data(), object + kObjectHeaderBytes, size);
+    } else {
+      ok = config_.codec->Decompress(object + kObjectHeaderBytes, size, evict_scratch_.data(), r.page_size);
+    }
+  }
+  if (ok) listener_->OnEvict(r.pool, *key, en.index, evict_scratch_);
+}
+
+ShardCounters Shard::Counters() {
+  std::lock_guard lock(mutex_);
+  ShardCounters c = counters_;
+  c.real_bytes = RealBytes();
+  return c;
+}
+
+uint64_t Shard::Shrink(uint64_t target) {
+  std::lock_guard lock(mutex_);
+  while (RealBytes() > target && EvictOne()) {
+  }
+  return RealBytes();
+}
+
+void Shard::SetCapacity(uint64_t capacity) {
+  std::lock_guard lock(mutex_);
+  config_.capacity_bytes = capacity;
+  while (RealBytes() > capacity && EvictOne()) {
+  }
+}
+
+void Shard::SetEvictionListener(EvictionListener* listener) {
+  std::lock_guard lock(mutex_);
+  listener_ = listener;
+}
+
+}  // namespace cleancache::zcache
