@@ -16,6 +16,9 @@ namespace cleancache::zcache {
 
 class PageCodec {
  public:
+  // Worst case for a 64 KiB page under any codec (LZ4_COMPRESSBOUND(65536) =
+  // 65809, ZSTD_COMPRESSBOUND(65536) = 65805), rounded up.
+  static constexpr size_t kMaxCompressedBytes = 65536 + 512;
   PageCodec(Codec codec, int level);
   ~PageCodec();
   PageCodec(const PageCodec&) = delete;

@@ -137,9 +137,12 @@ class Shard {
   void EvictSameFilled();
   uint32_t OpenSegment();
   void ReleaseSegment(uint32_t segment);
+  void DropSpare();
   bool Fragmented() const;
   bool CompactOnce();
   bool FitsInHead(uint32_t object_bytes) const;
+  uint32_t PopulatedSize(uint32_t end) const;
+  void Populate(Segment& head, uint32_t end);
   enum class Sweep { kKeepAll, kKeepReferenced };
   void SlideLiveObjects(uint32_t segment, Sweep sweep);
   uint8_t* AppendObject(uint32_t entry, const uint8_t* data, uint32_t size, uint64_t* payload);
@@ -162,6 +165,7 @@ class Shard {
   std::vector<uint32_t> free_segment_slots_;
   std::deque<std::pair<uint32_t, uint64_t>> sealed_by_age_;  // (segment, age); stale if age differs
   uint32_t head_ = kNil;
+  uint32_t spare_ = kNil;  // an emptied segment kept mapped for the next head
   uint64_t next_age_ = 1;
   uint64_t resident_bytes_ = 0;
   uint32_t same_filled_hand_ = 0;
