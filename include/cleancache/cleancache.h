@@ -8,7 +8,8 @@
  * All functions except cc_destroy may be called concurrently on one handle.
  * Functions returning int return CC_OK (0) or a negative CC_E* code; the last
  * error message of a failing control call is available from cc_last_error()
- * (per handle, overwritten by the next failing call).
+ * (per handle and calling thread; valid until that thread's next failing call
+ * on the handle).
  */
 #ifndef CLEANCACHE_CLEANCACHE_H_
 #define CLEANCACHE_CLEANCACHE_H_

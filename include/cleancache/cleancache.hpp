@@ -15,6 +15,11 @@
 //  - get/put/invalidate never fail: a miss or a dropped put is the answer.
 //    The shim counts succ_gets, failed_gets, puts, invalidates per pool and in
 //    total, and refuses pages of the wrong size (dropped put / miss).
+//    As in Linux: every get on a live pool counts (a placeholder or a
+//    wrong-size buffer is a failed get); puts and invalidates count when
+//    handed to the backend; calls on unknown or ended ids count nowhere.
+//  - Each InitSharedFs is its own pool id (a membership); ids opened with the
+//    same uuid see the same pages. InvalidateFs ends one membership.
 // Thread safety: all methods may run concurrently; there is no global lock on
 // the data path. InvalidateFs must not race other calls on the same pool.
 // Ownership: the instance owns its backend; FileKeys and buffers are borrowed.
