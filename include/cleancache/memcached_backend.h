@@ -15,7 +15,11 @@
 //    generation and page index, so a corrupted, forged, copied or replayed
 //    value is a miss. Pages are LZ4-compressed, then encrypted;
 //    `insecure_plaintext=1` keeps the tag but sends the payload in clear.
-//  - A get that overlaps an InvalidateInode of its file misses.
+//  - A get returns data only if its file's generation is unchanged after the
+//    fetch, so an InvalidateInode that completes during the round trip makes
+//    the get miss rather than return the page it just invalidated.
+//  - Private pools: a hit is deleted from the server (one extra request per
+//    hit); a failed delete bumps the file's generation instead.
 // Pools live in this object: a shared pool is shared by the callers of this
 // backend object, not across processes (each process has its own keys).
 // Thread safety: fully concurrent; connections come from a bounded set of

@@ -1,0 +1,366 @@
+// MemcachedBackend: see include/cleancache/memcached_backend.h for the
+// contract. The rule that keeps it coherent: whenever the remote state of a
+// file is uncertain (a set, delete or get failed, or no connection was free
+// to send an invalidation), the file's generation is bumped, so whatever the
+// cluster still holds for it becomes unreachable.
+#include "cleancache/memcached_backend.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <mutex>
+#include <shared_mutex>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "memcached/connection_pool.h"
+#include "memcached/generation_table.h"
+#include "memcached/page_sealer.h"
+
+namespace cleancache {
+namespace {
+
+using memcached::ConnectionPool;
+using memcached::GenerationTable;
+using memcached::PageSealer;
+using MemcachedKey = char[PageSealer::kKeyChars];
+
+constexpr size_t kGetStripes = 256;
+
+// What a value is sealed for: pool instance, file generation, file, index.
+class Binding {
+ public:
+  Binding(const std::array<uint8_t, 16>& pool_nonce, uint64_t generation, const FileKey& key) {
+    Append(pool_nonce.data(), pool_nonce.size());
+    Append(&generation, sizeof generation);
+    uint32_t type = key.type();
+    uint8_t size = static_cast<uint8_t>(key.size());
+    Append(&type, sizeof type);
+    Append(&size, sizeof size);
+    Append(key.bytes().data(), key.size());
+    prefix_ = size_;
+  }
+  std::span<const uint8_t> ForIndex(uint64_t index) {
+    size_ = prefix_;
+    Append(&index, sizeof index);
+    return {bytes_.data(), size_};
+  }
+
+ private:
+  void Append(const void* data, size_t n) {
+    std::memcpy(bytes_.data() + size_, data, n);
+    size_ += n;
+  }
+  std::array<uint8_t, 16 + 8 + 4 + 1 + FileKey::kMaxBytes + 8> bytes_{};
+  size_t size_ = 0;
+  size_t prefix_ = 0;
+};
+
+struct Pool {
+  Pool(const PoolConfig& config, const MemcachedOptions& options, std::atomic<uint64_t>& clock)
+      : config(config), sealer(options.encrypt, options.compress), generations(options.max_tracked_files, clock) {
+    randombytes_buf(nonce.data(), nonce.size());
+  }
+  PoolConfig config;
+  std::array<uint8_t, 16> nonce{};  // makes keys unique to this pool instance
+  PageSealer sealer;
+  GenerationTable generations;
+  // Private pools: serialises the get-then-delete of one page.
+  std::array<std::mutex, kGetStripes> get_stripes;
+};
+
+struct Counters {
+  std::atomic<uint64_t> gets{0}, hits{0}, puts{0}, stored{0}, put_failures{0}, get_failures{0}, delete_failures{0},
+      auth_failures{0}, no_connection{0}, generation_bumps{0}, raced_invalidations{0}, sent_bytes{0},
+      multi_gets{0};
+};
+
+bool IsPowerOfTwo(uint32_t n) { return n && (n & (n - 1)) == 0; }
+
+class MemcachedBackend final : public Backend {
+ public:
+  MemcachedBackend(const MemcachedOptions& options, std::unique_ptr<ConnectionPool> connections)
+      : options_(options), connections_(std::move(connections)) {
+    PageSealer probe(options_.encrypt, options_.compress);
+    name_ = "memcached(" + connections_->ServerList() + ", " + probe.Description() +
+            (options_.compress ? ", lz4)" : ")");
+  }
+
+  std::string Name() const override { return name_; }
+
+  Result<BackendPoolId> OpenPool(const PoolConfig& config) override {
+    if (!IsPowerOfTwo(config.page_size) || config.page_size < 512 || config.page_size > 65536) {
+      return Status::InvalidArgument("memcached: page size must be a power of two from 512 to 65536, got " +
+                                     std::to_string(config.page_size));
+    }
+    std::unique_lock lock(pools_mutex_);
+    std::shared_ptr<Pool> pool;
+    if (config.shared) {
+      for (auto& [id, member] : pools_) {
+        if (member->config.shared && member->config.uuid == config.uuid) {
+          if (member->config.page_size != config.page_size) {
+            return Status::InvalidArgument("memcached: shared pool " + config.uuid.ToString() + " has page size " +
+                                           std::to_string(member->config.page_size) + ", not " +
+                                           std::to_string(config.page_size));
+          }
+          pool = member;
+          break;
+        }
+      }
+    }
+    if (!pool) pool = std::make_shared<Pool>(config, options_, clock_);
+    BackendPoolId id = next_pool_id_++;
+    pools_.emplace(id, std::move(pool));
+    return id;
+  }
+
+  void ClosePool(BackendPoolId id) override {
+    // The last handle takes the pool's nonce and keys with it: its remote
+    // values become unreachable and age out of memcached's LRU.
+    std::shared_ptr<Pool> pool;
+    std::unique_lock lock(pools_mutex_);
+    if (auto it = pools_.find(id); it != pools_.end()) {
+      pool = std::move(it->second);
+      pools_.erase(it);
+    }
+  }
+
+  bool GetPage(BackendPoolId id, const FileKey& key, uint64_t index, std::span<uint8_t> page) override {
+    uint8_t hit = 0;
+    return GetPages(id, key, index, 1, page, {&hit, 1}) == 1;
+  }
+
+  size_t GetPages(BackendPoolId id, const FileKey& key, uint64_t first, size_t count, std::span<uint8_t> pages,
+                  std::span<uint8_t> hit) override {
+    std::fill(hit.begin(), hit.end(), 0);
+    counters_.gets += count;
+    if (count > 1) ++counters_.multi_gets;
+    std::shared_ptr<Pool> pool = Find(id);
+    if (!pool || count == 0 || hit.size() < count || pages.size() != count * pool->config.page_size) return 0;
+    const uint64_t generation = pool->generations.Get(key.hash());
+
+    Binding binding(pool->nonce, generation, key);
+    std::vector<std::array<char, PageSealer::kKeyChars>> names(count);
+    std::vector<const char*> name_pointers(count);
+    std::vector<size_t> name_lengths(count, PageSealer::kKeyChars);
+    for (size_t i = 0; i < count; ++i) {
+      pool->sealer.KeyFor(binding.ForIndex(first + i), reinterpret_cast<MemcachedKey&>(names[i]));
+      name_pointers[i] = names[i].data();
+    }
+
+    // Private pools: the stripes make get-then-delete atomic per page.
+    std::vector<size_t> stripes;
+    if (!pool->config.shared) {
+      for (size_t i = 0; i < count; ++i) stripes.push_back(StripeOf(key, first + i));
+      std::sort(stripes.begin(), stripes.end());
+      stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+      for (size_t stripe : stripes) pool->get_stripes[stripe].lock();
+    }
+
+    ConnectionPool::Lease connection = connections_->Acquire();
+    size_t hits = 0;
+    bool failed = false;
+    if (!connection) {
+      ++counters_.no_connection;
+      failed = true;
+    } else {
+      failed = !FetchAndOpen(*pool, connection, binding, first, count, names, name_pointers, name_lengths, pages, hit,
+                             hits);
+    }
+    // A get overlapping an invalidation of this file must not return data.
+    if (hits > 0 && pool->generations.Get(key.hash()) != generation) {
+      ++counters_.raced_invalidations;
+      std::fill(hit.begin(), hit.begin() + static_cast<std::ptrdiff_t>(count), 0);
+      hits = 0;
+    }
+    if (hits > 0 && !pool->config.shared) {
+      for (size_t i = 0; i < count; ++i) {
+        if (!hit[i]) continue;
+        memcached_return_t rc = memcached_delete(connection->handle, names[i].data(), names[i].size(), 0);
+        if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND) {
+          ++counters_.delete_failures;
+          failed = true;
+        }
+      }
+    }
+    for (auto it = stripes.rbegin(); it != stripes.rend(); ++it) pool->get_stripes[*it].unlock();
+    // A page we could not read or remove might reappear later: forbid it.
+    if (failed) Bump(*pool, key);
+    counters_.hits += hits;
+    return hits;
+  }
+
+  void PutPage(BackendPoolId id, const FileKey& key, uint64_t index, std::span<const uint8_t> page) override {
+    PutPages(id, key, index, 1, page);
+  }
+
+  void PutPages(BackendPoolId id, const FileKey& key, uint64_t first, size_t count,
+                std::span<const uint8_t> pages) override {
+    counters_.puts += count;
+    std::shared_ptr<Pool> pool = Find(id);
+    if (!pool || pages.size() != count * pool->config.page_size) return;
+    const size_t page_size = pool->config.page_size;
+    Binding binding(pool->nonce, pool->generations.Get(key.hash()), key);
+    ConnectionPool::Lease connection = connections_->Acquire();
+    if (!connection) {
+      ++counters_.no_connection;
+      Bump(*pool, key);  // an older copy of these pages may be out there
+      return;
+    }
+    bool failed = false;
+    for (size_t i = 0; i < count; ++i) {
+      std::span<const uint8_t> b = binding.ForIndex(first + i);
+      MemcachedKey name;
+      pool->sealer.KeyFor(b, name);
+      pool->sealer.Seal(b, pages.subspan(i * page_size, page_size), connection->scratch, connection->value);
+      memcached_return_t rc =
+          memcached_set(connection->handle, name, sizeof name, reinterpret_cast<const char*>(connection->value.data()),
+                        connection->value.size(), static_cast<time_t>(options_.expire_seconds), 0);
+      if (rc == MEMCACHED_SUCCESS) {
+        ++counters_.stored;
+        counters_.sent_bytes += connection->value.size();
+      } else {
+        ++counters_.put_failures;
+        failed = true;
+      }
+    }
+    if (failed) Bump(*pool, key);
+  }
+
+  void InvalidatePage(BackendPoolId id, const FileKey& key, uint64_t index) override {
+    std::shared_ptr<Pool> pool = Find(id);
+    if (!pool) return;
+    Binding binding(pool->nonce, pool->generations.Get(key.hash()), key);
+    MemcachedKey name;
+    pool->sealer.KeyFor(binding.ForIndex(index), name);
+    ConnectionPool::Lease connection = connections_->Acquire();
+    memcached_return_t rc =
+        connection ? memcached_delete(connection->handle, name, sizeof name, 0) : MEMCACHED_CONNECTION_FAILURE;
+    if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND) {
+      ++counters_.delete_failures;
+      Bump(*pool, key);
+    }
+  }
+
+  void InvalidateInode(BackendPoolId id, const FileKey& key) override {
+    if (std::shared_ptr<Pool> pool = Find(id)) Bump(*pool, key);
+  }
+
+  BackendStats Stats() const override {
+    BackendStats stats;
+    stats.dropped_puts = counters_.put_failures.load();
+    const std::pair<const char*, const std::atomic<uint64_t>*> figures[] = {
+        {"gets", &counters_.gets},
+        {"hits", &counters_.hits},
+        {"puts", &counters_.puts},
+        {"stored", &counters_.stored},
+        {"put_failures", &counters_.put_failures},
+        {"get_failures", &counters_.get_failures},
+        {"delete_failures", &counters_.delete_failures},
+        {"auth_failures", &counters_.auth_failures},
+        {"no_connection", &counters_.no_connection},
+        {"generation_bumps", &counters_.generation_bumps},
+        {"raced_invalidations", &counters_.raced_invalidations},
+        {"sent_bytes", &counters_.sent_bytes},
+        {"multi_gets", &counters_.multi_gets},
+    };
+    for (auto [name, value] : figures) stats.extra[name] = value->load();
+    std::shared_lock lock(pools_mutex_);
+    uint64_t tracked = 0;
+    for (auto& [id, pool] : pools_) tracked += pool->generations.tracked_files();
+    stats.extra["tracked_files"] = tracked;
+    stats.extra["pool_handles"] = pools_.size();
+    return stats;
+  }
+
+ private:
+  std::shared_ptr<Pool> Find(BackendPoolId id) const {
+    std::shared_lock lock(pools_mutex_);
+    auto it = pools_.find(id);
+    return it == pools_.end() ? nullptr : it->second;
+  }
+
+  static size_t StripeOf(const FileKey& key, uint64_t index) {
+    return static_cast<size_t>((key.hash() ^ (index * 0x9E3779B97F4A7C15ull)) >> 40) % kGetStripes;
+  }
+
+  void Bump(Pool& pool, const FileKey& key) {
+    ++counters_.generation_bumps;
+    pool.generations.Bump(key.hash());
+  }
+
+  // One multi-get round trip; fills hit[] for authentic values. False when a
+  // server did not answer properly (some pages may still have been read).
+  bool FetchAndOpen(Pool& pool, ConnectionPool::Lease& connection, Binding& binding, uint64_t first, size_t count,
+                    const std::vector<std::array<char, PageSealer::kKeyChars>>& names,
+                    const std::vector<const char*>& name_pointers, const std::vector<size_t>& name_lengths,
+                    std::span<uint8_t> pages, std::span<uint8_t> hit, size_t& hits) {
+    const size_t page_size = pool.config.page_size;
+    memcached_st* handle = connection->handle;
+    memcached_return_t rc = memcached_mget(handle, name_pointers.data(), name_lengths.data(), count);
+    bool ok = rc == MEMCACHED_SUCCESS;
+    if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_SOME_ERRORS) {
+      ++counters_.get_failures;
+      return false;
+    }
+    std::unordered_map<std::string_view, size_t> slot_of;
+    if (count > 1) {
+      slot_of.reserve(count);
+      for (size_t i = 0; i < count; ++i) slot_of.emplace(std::string_view(names[i].data(), names[i].size()), i);
+    }
+    // Bounded by the servers' replies: one result per key at most, then END.
+    for (size_t results = 0; results <= count; ++results) {
+      memcached_result_st* result = memcached_fetch_result(handle, &connection->result, &rc);
+      if (!result) break;
+      std::string_view name(memcached_result_key_value(result), memcached_result_key_length(result));
+      size_t slot = 0;
+      if (count > 1) {
+        auto it = slot_of.find(name);
+        if (it == slot_of.end()) continue;
+        slot = it->second;
+      } else if (name != std::string_view(names[0].data(), names[0].size())) {
+        continue;
+      }
+      std::span<const uint8_t> value(reinterpret_cast<const uint8_t*>(memcached_result_value(result)),
+                                     memcached_result_length(result));
+      std::span<uint8_t> page = pages.subspan(slot * page_size, page_size);
+      if (!hit[slot] && pool.sealer.Open(binding.ForIndex(first + slot), value, page, connection->scratch)) {
+        hit[slot] = 1;
+        ++hits;
+      } else if (!hit[slot]) {
+        ++counters_.auth_failures;
+      }
+    }
+    if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND) ok = false;
+    if (!ok) ++counters_.get_failures;
+    return ok;
+  }
+
+  const MemcachedOptions options_;
+  std::unique_ptr<ConnectionPool> connections_;
+  std::string name_;
+  std::atomic<uint64_t> clock_{0};
+  mutable std::shared_mutex pools_mutex_;
+  std::unordered_map<BackendPoolId, std::shared_ptr<Pool>> pools_;
+  BackendPoolId next_pool_id_ = 1;
+  mutable Counters counters_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> NewMemcachedBackend(const MemcachedOptions& options) {
+  if (options.servers.empty()) return Status::InvalidArgument("memcached: no server given");
+  auto connections = ConnectionPool::Create(options);
+  if (!connections.ok()) return connections.status();
+  if (options.check_servers && (*connections)->CountAnsweringServers() == 0) {
+    return Status::IOError("memcached: no server answered at " + (*connections)->ServerList() +
+                           " (is memcached running there? check=0 skips this test)");
+  }
+  return std::unique_ptr<Backend>(std::make_unique<MemcachedBackend>(options, std::move(*connections)));
+}
+
+}  // namespace cleancache

@@ -1,0 +1,58 @@
+// MemcachedServer: a real memcached (/usr/bin/memcached) for tests, on
+// 127.0.0.1 and a free port, owned by the test. Start waits (bounded) until it
+// accepts connections; the destructor stops it (SIGTERM, then SIGKILL), and
+// the child also gets SIGTERM if the test process dies. Restart keeps the port.
+// Raw access (RawKeys/RawGet/RawSet) lets tests tamper with stored values.
+// Not thread-safe: drive it from the test's main thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cleancache::testing {
+
+class MemcachedServer {
+ public:
+  // nullptr (with a gtest failure message logged) if memcached does not start.
+  static std::unique_ptr<MemcachedServer> Start(uint32_t memory_mb = 64);
+  ~MemcachedServer();
+  MemcachedServer(const MemcachedServer&) = delete;
+  MemcachedServer& operator=(const MemcachedServer&) = delete;
+
+  uint16_t port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  bool running() const { return pid_ > 0; }
+
+  void Kill();            // SIGKILL, as a crash would
+  bool Restart();         // a fresh, empty server on the same port
+  void Pause();            // SIGSTOP: connections stay open, nothing answers
+  void Resume();           // SIGCONT
+
+  // Every key the server holds (lru_crawler metadump), URL-decoded.
+  std::vector<std::string> RawKeys() const;
+  std::optional<std::string> RawGet(const std::string& key) const;
+  bool RawSet(const std::string& key, const std::string& value) const;
+  bool RawDelete(const std::string& key) const;
+  bool FlushAll() const;
+
+ private:
+  MemcachedServer(uint16_t port, uint32_t memory_mb) : port_(port), memory_mb_(memory_mb) {}
+  bool Launch();
+  void Stop();
+  // One text-protocol exchange; reads until `terminator` ends the reply.
+  std::optional<std::string> Exchange(const std::string& request, const std::string& terminator) const;
+
+  uint16_t port_;
+  uint32_t memory_mb_;
+  pid_t pid_ = -1;
+};
+
+// "memcached://a,b,c?extra" for the given servers.
+std::string MemcachedSpec(const std::vector<const MemcachedServer*>& servers, const std::string& options = "");
+
+}  // namespace cleancache::testing
