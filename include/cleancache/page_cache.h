@@ -65,8 +65,13 @@ class PageCache {
 
   // Copies `count` pages of `key` from `first_index` into `out`
   // (count x page_size bytes). Returns 0 or the Reader's -errno (then `out`
-  // is unspecified and nothing was cached).
-  int Read(const FileKey& key, uint64_t first_index, size_t count, std::span<uint8_t> out, const Reader& reader);
+  // is unspecified and nothing was cached). `on_filled`, if given, runs as
+  // soon as `out` holds the data and before the pages read are installed
+  // and evictions are put into cleancache, so a caller can answer its own
+  // client first (`out` must stay valid until Read returns); it is not
+  // called on failure.
+  int Read(const FileKey& key, uint64_t first_index, size_t count, std::span<uint8_t> out, const Reader& reader,
+           const std::function<void()>& on_filled = {});
 
   // The caller has just written `data` at byte `offset` of the backing file:
   // resident pages are updated in place, pages being read are revoked and

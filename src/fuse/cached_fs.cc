@@ -1,0 +1,322 @@
+// CachedFs: the data path (open, read, write, truncate) and the counters.
+#include "fuse/cached_fs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "fuse/file_validator.h"
+
+namespace cleancache::fuse {
+namespace {
+
+std::string ProcPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+// Reads [first_index x page, +pages.size()) from fd; short at end of file.
+long PreadFully(int fd, std::span<uint8_t> out, uint64_t offset) {
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return static_cast<long>(done);
+}
+
+// fstat of an open backing file; on failure the request is answered.
+bool StatOrReplyError(fuse_req_t req, int fd, struct stat* st) {
+  if (fstat(fd, st) == 0) return true;
+  fuse_reply_err(req, errno);
+  return false;
+}
+
+}  // namespace
+
+std::unique_ptr<uint8_t[]> BufferPool::Take() {
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      auto buffer = std::move(idle_.back());
+      idle_.pop_back();
+      return buffer;
+    }
+  }
+  return std::make_unique<uint8_t[]>(buffer_bytes_);
+}
+
+void BufferPool::Give(std::unique_ptr<uint8_t[]> buffer) {
+  std::lock_guard lock(mu_);
+  if (idle_.size() < kMaxIdle) idle_.push_back(std::move(buffer));
+}
+
+CachedFs::CachedFs(const MountOptions& options, Cleancache& cache, PoolId pool, int root_fd, FileKey root_identity)
+    : options_(options),
+      cache_(cache),
+      pool_(pool),
+      inodes_(root_fd, root_identity, S_IFDIR),
+      pages_(cache, pool, PageCacheOptions{options.primary_bytes, kPageSize, 0}),
+      buffers_(kMaxIo + 2 * kPageSize) {}
+
+CachedFs::~CachedFs() = default;
+
+void CachedFs::Init(fuse_conn_info* conn) {
+  conn->max_write = kMaxIo;
+  conn->max_readahead = kMaxIo;
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;  // writes go through before they are acknowledged
+  if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+  if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+  if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
+  if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+  if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO) conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
+}
+
+void CachedFs::Observe(Inode& inode, const struct stat& st) {
+  if (!S_ISREG(st.st_mode)) return;
+  FileValidator now = FileValidator::FromStat(st);
+  FileValidator previous;
+  {
+    std::lock_guard lock(inode.mu);
+    if (inode.seen_before && inode.seen == now) return;
+    bool had = inode.seen_before;
+    previous = inode.seen;
+    inode.seen = now;
+    inode.seen_before = true;
+    if (!had) return;
+  }
+  ++counters_.validator_changes;
+  ++counters_.file_invalidations;
+  pages_.InvalidateFile(VersionedKey(inode.identity, previous));
+}
+
+void CachedFs::InvalidateRange(Inode& inode, const FileValidator& before, uint64_t offset, uint64_t length) {
+  if (IsRacy(before, RealtimeNowNs())) return;  // nothing was cached under a racy version
+  uint64_t first = offset / kPageSize;
+  uint64_t last = length == UINT64_MAX ? UINT64_MAX : (offset + length + kPageSize - 1) / kPageSize;
+  pages_.InvalidatePages(VersionedKey(inode.identity, before), first, last - first);
+}
+
+void CachedFs::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Inode& inode = inodes_.Get(ino);
+  // O_DIRECT is the kernel's business: our buffers are not aligned for it.
+  int flags = fi->flags & ~(O_NOFOLLOW | O_DIRECT);
+  struct stat before;
+  bool truncating = (flags & O_TRUNC) && fstat(inode.fd, &before) == 0;
+  int fd = open(ProcPath(inode.fd).c_str(), flags);
+  if (fd < 0) {
+    fuse_reply_err(req, errno);
+    return;
+  }
+  if (truncating) InvalidateRange(inode, FileValidator::FromStat(before), 0, UINT64_MAX);
+  struct stat st;
+  if (fstat(fd, &st) == 0) {
+    Observe(inode, st);
+    FileValidator now = FileValidator::FromStat(st);
+    std::lock_guard lock(inode.mu);
+    // The kernel may keep what it cached only if the file provably did not
+    // change since: same validator, and that validator was settled when it
+    // was taken (a same-tick change would not have moved it).
+    fi->keep_cache = !primary_mode() && inode.opened_before && inode.last_open_settled && inode.last_open == now;
+    inode.last_open = now;
+    inode.last_open_settled = !IsRacy(now, RealtimeNowNs());
+    inode.opened_before = true;
+  }
+  fi->fh = static_cast<uint64_t>(fd);
+  if (primary_mode()) fi->direct_io = 1;
+  if (fuse_reply_open(req, fi) != 0) close(fd);
+}
+
+void CachedFs::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
+  Inode& dir = inodes_.Get(parent);
+  int fd = openat(dir.fd, name, (fi->flags | O_CREAT) & ~(O_NOFOLLOW | O_DIRECT), mode);
+  if (fd < 0) {
+    fuse_reply_err(req, errno);
+    return;
+  }
+  fuse_entry_param e;
+  if (int err = DoLookup(dir, name, &e); err != 0) {
+    close(fd);
+    fuse_reply_err(req, err);
+    return;
+  }
+  fi->fh = static_cast<uint64_t>(fd);
+  if (primary_mode()) fi->direct_io = 1;
+  if (fuse_reply_create(req, &e, fi) != 0) close(fd);
+}
+
+void CachedFs::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  Inode& inode = inodes_.Get(ino);
+  int fd = static_cast<int>(fi->fh);
+  ++counters_.read_requests;
+  struct stat st;
+  if (!StatOrReplyError(req, fd, &st)) return;
+  uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  if (static_cast<uint64_t>(off) >= file_size || size == 0) {
+    fuse_reply_buf(req, nullptr, 0);
+    return;
+  }
+  size = std::min<uint64_t>({size, file_size - off, kMaxIo});
+  Observe(inode, st);
+  FileValidator validator = FileValidator::FromStat(st);
+  auto buffer = buffers_.Take();
+  if (!S_ISREG(st.st_mode) || IsRacy(validator, RealtimeNowNs())) {
+    long got = PreadFully(fd, {buffer.get(), size}, off);
+    if (got < 0) {
+      fuse_reply_err(req, static_cast<int>(-got));
+    } else {
+      counters_.bypass_bytes += got;
+      counters_.read_bytes += got;
+      fuse_reply_buf(req, reinterpret_cast<const char*>(buffer.get()), static_cast<size_t>(got));
+    }
+  } else {
+    uint64_t first = off / kPageSize;
+    uint64_t count = (off + size - 1) / kPageSize - first + 1;
+    // The reply goes out as soon as the data is there; putting the pages
+    // into cleancache (compression) happens after, off the reader's path.
+    int rc = pages_.Read(
+        VersionedKey(inode.identity, validator), first, count, {buffer.get(), count * kPageSize},
+        [fd](uint64_t first_index, std::span<uint8_t> out) { return PreadFully(fd, out, first_index * kPageSize); },
+        [&] {
+          counters_.read_bytes += size;
+          fuse_reply_buf(req, reinterpret_cast<const char*>(buffer.get() + off % kPageSize), size);
+        });
+    if (rc < 0) fuse_reply_err(req, -rc);
+  }
+  buffers_.Give(std::move(buffer));
+}
+
+void CachedFs::Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
+                     fuse_file_info* fi) {
+  Inode& inode = inodes_.Get(ino);
+  int fd = static_cast<int>(fi->fh);
+  ++counters_.write_requests;
+  struct stat st;
+  if (!StatOrReplyError(req, fd, &st)) return;
+  Observe(inode, st);
+  ssize_t n = pwrite(fd, buf, size, off);
+  if (n < 0) {
+    fuse_reply_err(req, errno);
+    return;
+  }
+  counters_.write_bytes += n;
+  FileValidator before = FileValidator::FromStat(st);
+  if (fi->flags & O_APPEND) {
+    // O_APPEND writes land at the end whatever the offset said.
+    InvalidateRange(inode, before, 0, UINT64_MAX);
+  } else if (!IsRacy(before, RealtimeNowNs())) {
+    pages_.Update(VersionedKey(inode.identity, before), off,
+                  {reinterpret_cast<const uint8_t*>(buf), static_cast<size_t>(n)});
+  }
+  fuse_reply_write(req, static_cast<size_t>(n));
+}
+
+void CachedFs::Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                         fuse_file_info* fi) {
+  Inode& inode = inodes_.Get(ino);
+  int fd = static_cast<int>(fi->fh);
+  struct stat st;
+  if (!StatOrReplyError(req, fd, &st)) return;
+  Observe(inode, st);
+  if (fallocate(fd, mode, offset, length) != 0) {
+    fuse_reply_err(req, errno);
+    return;
+  }
+  // Punching, zeroing, collapsing or inserting ranges changes data from
+  // `offset` on (collapse/insert shift everything after it).
+  InvalidateRange(inode, FileValidator::FromStat(st), offset, UINT64_MAX);
+  fuse_reply_err(req, 0);
+}
+
+void CachedFs::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid, fuse_file_info* fi) {
+  Inode& inode = inodes_.Get(ino);
+  int fd = fi != nullptr ? static_cast<int>(fi->fh) : -1;
+  std::string path = ProcPath(inode.fd);
+  auto fail = [&](int err) { fuse_reply_err(req, err); };
+  if (valid & FUSE_SET_ATTR_MODE) {
+    int rc = fd >= 0 ? fchmod(fd, attr->st_mode) : chmod(path.c_str(), attr->st_mode);
+    if (rc != 0) return fail(errno);
+  }
+  if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+    uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : static_cast<uid_t>(-1);
+    gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr->st_gid : static_cast<gid_t>(-1);
+    if (fchownat(inode.fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) return fail(errno);
+  }
+  if (valid & FUSE_SET_ATTR_SIZE) {
+    struct stat before;
+    if (fstat(inode.fd, &before) != 0) return fail(errno);
+    Observe(inode, before);
+    int rc = fd >= 0 ? ftruncate(fd, attr->st_size) : truncate(path.c_str(), attr->st_size);
+    if (rc != 0) return fail(errno);
+    // Pages beyond the new size and the partial last page.
+    uint64_t keep = static_cast<uint64_t>(attr->st_size) / kPageSize * kPageSize;
+    InvalidateRange(inode, FileValidator::FromStat(before), keep, UINT64_MAX);
+  }
+  if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+    struct timespec times[2];
+    times[0].tv_nsec = times[1].tv_nsec = UTIME_OMIT;
+    if (valid & FUSE_SET_ATTR_ATIME_NOW) times[0].tv_nsec = UTIME_NOW;
+    else if (valid & FUSE_SET_ATTR_ATIME) times[0] = attr->st_atim;
+    if (valid & FUSE_SET_ATTR_MTIME_NOW) times[1].tv_nsec = UTIME_NOW;
+    else if (valid & FUSE_SET_ATTR_MTIME) times[1] = attr->st_mtim;
+    int rc;
+    if (fd >= 0) rc = futimens(fd, times);
+    else if (inode.type == S_IFLNK) rc = utimensat(inode.fd, "", times, AT_EMPTY_PATH);
+    else rc = utimensat(AT_FDCWD, path.c_str(), times, 0);
+    if (rc != 0) return fail(errno);
+  }
+  GetAttr(req, ino, fi);
+}
+
+nlohmann::json CachedFs::StatsJson() const {
+  PageCacheStats pc = pages_.Stats();
+  PoolCounters pool = cache_.Counters(pool_);
+  BackendStats backend = cache_.BackendStatistics();
+  auto info = cache_.Info(pool_);
+  nlohmann::json j;
+  j["pid"] = static_cast<int64_t>(getpid());
+  j["backing"] = options_.backing;
+  j["mountpoint"] = options_.mountpoint;
+  j["backend"] = cache_.BackendName();
+  j["primary"] = primary_mode() ? nlohmann::json(options_.primary_bytes) : nlohmann::json("kernel");
+  j["pool"] = {{"id", pool_},
+               {"shared", info.ok() && info->shared},
+               {"succ_gets", pool.succ_gets},
+               {"failed_gets", pool.failed_gets},
+               {"puts", pool.puts},
+               {"invalidates", pool.invalidates}};
+  j["reads"] = {{"requests", counters_.read_requests.load()},
+                {"bytes", counters_.read_bytes.load()},
+                {"pages_from_primary", pc.primary_hits},
+                {"pages_from_cleancache", pc.cleancache_hits},
+                {"pages_from_backing", pc.backing_pages},
+                {"bytes_from_cleancache", pc.cleancache_hits * kPageSize},
+                {"bytes_from_backing", pc.backing_pages * kPageSize + counters_.bypass_bytes.load()},
+                {"bytes_bypassed_racy", counters_.bypass_bytes.load()}};
+  j["writes"] = {{"requests", counters_.write_requests.load()}, {"bytes", counters_.write_bytes.load()}};
+  j["coherency"] = {{"validator_changes", counters_.validator_changes.load()},
+                    {"file_invalidations", counters_.file_invalidations.load()}};
+  j["primary_cache"] = {{"resident_bytes", pc.resident_bytes},
+                        {"capacity_bytes", pc.capacity_bytes},
+                        {"evicted_pages", pc.evicted_pages}};
+  j["cleancache"] = {{"pages_stored", backend.pages_stored},
+                     {"original_bytes", backend.original_bytes},
+                     {"compressed_bytes", backend.compressed_bytes},
+                     {"real_memory_bytes", backend.real_memory_bytes},
+                     {"capacity_bytes", backend.capacity_bytes},
+                     {"evictions", backend.evictions},
+                     {"compression_ratio", backend.compressed_bytes == 0
+                                               ? 0.0
+                                               : static_cast<double>(backend.original_bytes) /
+                                                     static_cast<double>(backend.compressed_bytes)}};
+  return j;
+}
+
+}  // namespace cleancache::fuse

@@ -1,0 +1,126 @@
+// CachedFs: a passthrough FUSE filesystem (low-level API) over a backing
+// directory whose file pages go through a PageCache in front of a
+// Cleancache pool.
+//
+// Guarantees:
+//  - Every operation is performed on the backing file; its errno is returned
+//    unchanged. Writes reach the backing file before they are acknowledged.
+//  - Pages are cached under VersionedKey(identity, validator) and every read
+//    takes the validator from an fstat of the backing file first, so a
+//    change made behind the mount's back (or through it) makes the old pages
+//    unreachable before anything is served; racy validators bypass the cache.
+//  - Writes, truncates and fallocate update/invalidate the touched pages of
+//    the key in use (PageCache tickets stop in-flight reads from re-inserting
+//    old data); unlink of a last link and rename-over drop the file's pages.
+//  - Kernel mode: the kernel page cache is kept across opens only while the
+//    validator is unchanged and settled (auto_inval_data covers getattr).
+//    Primary mode: direct_io, so the mount's PageCache is the only primary;
+//    MAP_SHARED mappings fail with ENODEV (the kernel cannot keep them
+//    coherent under direct_io), private mappings and exec work.
+// Thread safety: operations run on libfuse's worker threads concurrently.
+#pragma once
+
+#include "fuse/fuse_api.h"
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "cleancache/cleancache.hpp"
+#include "cleancache/page_cache.h"
+#include "fuse/inode_table.h"
+#include "fuse/mount_options.h"
+
+namespace cleancache::fuse {
+
+// Reusable read buffers, so a 1 MiB read does not map fresh memory.
+class BufferPool {
+ public:
+  explicit BufferPool(size_t buffer_bytes) : buffer_bytes_(buffer_bytes) {}
+  std::unique_ptr<uint8_t[]> Take();
+  void Give(std::unique_ptr<uint8_t[]> buffer);
+  size_t buffer_bytes() const { return buffer_bytes_; }
+
+ private:
+  static constexpr size_t kMaxIdle = 32;
+  size_t buffer_bytes_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<uint8_t[]>> idle_;
+};
+
+class CachedFs {
+ public:
+  static constexpr uint32_t kPageSize = 4096;
+  static constexpr uint32_t kMaxIo = 1u << 20;  // max_read / max_write
+
+  // Takes ownership of `root_fd` (O_PATH of the backing directory).
+  CachedFs(const MountOptions& options, Cleancache& cache, PoolId pool, int root_fd, FileKey root_identity);
+  ~CachedFs();
+
+  static const fuse_lowlevel_ops& Ops();
+  // The mount's counters, pool and backend figures (see `cleancache stats`).
+  nlohmann::json StatsJson() const;
+
+  // --- operations (called from the fuse_lowlevel_ops trampolines) ---
+  void Init(fuse_conn_info* conn);
+  void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name);
+  void Forget(fuse_ino_t ino, uint64_t nlookup);
+  void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid, fuse_file_info* fi);
+  void ReadLink(fuse_req_t req, fuse_ino_t ino);
+  void MakeNode(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev, const char* link);
+  void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char* name);
+  void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name, bool directory);
+  void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent, const char* newname,
+              unsigned int flags);
+  void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi);
+  void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
+  void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, fuse_file_info* fi);
+  void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, fuse_file_info* fi);
+  void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi, bool plus);
+  void ReleaseDir(fuse_file_info* fi);
+  void StatFs(fuse_req_t req, fuse_ino_t ino);
+  void SetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags);
+  void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size);
+  void ListXattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+  void RemoveXattr(fuse_req_t req, fuse_ino_t ino, const char* name);
+
+  InodeTable& inodes() { return inodes_; }
+
+ private:
+  struct Counters {
+    std::atomic<uint64_t> read_requests{0}, read_bytes{0}, write_requests{0}, write_bytes{0};
+    std::atomic<uint64_t> bypass_bytes{0};       // racy files, read straight from the backing
+    std::atomic<uint64_t> validator_changes{0};  // files seen changed (through or behind the mount)
+    std::atomic<uint64_t> file_invalidations{0};
+  };
+
+  // 0 or errno; fills *e and adds a lookup.
+  int DoLookup(Inode& parent, const char* name, fuse_entry_param* e);
+  // Notes the validator just seen; drops pages of the file's previous
+  // version (memory hygiene: they are unreachable already).
+  void Observe(Inode& inode, const struct stat& st);
+  // Unlink / rename-over: an O_PATH descriptor of the regular file `name`
+  // (or -1) and its attributes before; after the operation, drops its pages
+  // if that removed its last link.
+  int HoldVictim(int dirfd, const char* name, struct stat* before);
+  void ReleaseVictim(int fd, const struct stat& before, bool done);
+  void InvalidateRange(Inode& inode, const FileValidator& before, uint64_t offset, uint64_t length);
+  bool primary_mode() const { return options_.primary_bytes != 0; }
+  double timeout() const { return options_.timeout_seconds; }
+
+  MountOptions options_;
+  Cleancache& cache_;
+  PoolId pool_;
+  InodeTable inodes_;
+  PageCache pages_;
+  BufferPool buffers_;
+  Counters counters_;
+};
+
+}  // namespace cleancache::fuse

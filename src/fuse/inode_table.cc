@@ -1,0 +1,83 @@
+#include "fuse/inode_table.h"
+
+#include "fuse/fuse_api.h"
+#include <unistd.h>
+
+namespace cleancache::fuse {
+
+Inode::~Inode() {
+  if (fd >= 0) close(fd);
+}
+
+InodeTable::InodeTable(int root_fd, FileKey root_identity, mode_t root_type) : root_(new Inode) {
+  root_->fd = root_fd;
+  root_->identity = root_identity;
+  root_->type = root_type;
+  root_->nlookup = 1;  // never forgotten
+}
+
+InodeTable::~InodeTable() {
+  for (auto& [key, inode] : by_identity_) {
+    if (inode != root_) delete inode;
+  }
+  delete root_;
+}
+
+Inode& InodeTable::Get(uint64_t nodeid) {
+  if (nodeid == FUSE_ROOT_ID) return *root_;
+  return *reinterpret_cast<Inode*>(static_cast<uintptr_t>(nodeid));
+}
+
+uint64_t InodeTable::NodeId(Inode& inode) {
+  return &inode == root_ ? FUSE_ROOT_ID : static_cast<uint64_t>(reinterpret_cast<uintptr_t>(&inode));
+}
+
+Inode& InodeTable::Acquire(int fd, const FileKey& identity, const struct stat& st) {
+  std::lock_guard lock(mu_);
+  if (identity == root_->identity) {
+    close(fd);
+    return *root_;
+  }
+  auto it = by_identity_.find(identity);
+  if (it != by_identity_.end()) {
+    Inode* known = it->second;
+    struct stat old;
+    bool dead = identity.is_inode_fallback() && fstat(known->fd, &old) == 0 && old.st_nlink == 0 &&
+                st.st_nlink > 0;
+    if (!dead) {
+      ++known->nlookup;
+      close(fd);
+      return *known;
+    }
+    by_identity_.erase(it);  // stays alive for the kernel's remaining lookups
+  }
+  auto* inode = new Inode;
+  inode->fd = fd;
+  inode->identity = identity;
+  inode->type = st.st_mode & S_IFMT;
+  inode->nlookup = 1;
+  by_identity_.emplace(identity, inode);
+  return *inode;
+}
+
+void InodeTable::AddLookup(Inode& inode) {
+  std::lock_guard lock(mu_);
+  ++inode.nlookup;
+}
+
+void InodeTable::Forget(Inode& inode, uint64_t count) {
+  if (&inode == root_) return;
+  std::lock_guard lock(mu_);
+  inode.nlookup -= std::min(count, inode.nlookup);
+  if (inode.nlookup > 0) return;
+  auto it = by_identity_.find(inode.identity);
+  if (it != by_identity_.end() && it->second == &inode) by_identity_.erase(it);
+  delete &inode;
+}
+
+size_t InodeTable::size() {
+  std::lock_guard lock(mu_);
+  return by_identity_.size() + 1;
+}
+
+}  // namespace cleancache::fuse

@@ -1,0 +1,65 @@
+// The mount's inodes: one per backing file identity, each holding an O_PATH
+// descriptor of the backing file. The FUSE node id of an inode is its
+// address (the root is FUSE_ROOT_ID); an inode lives while the kernel holds
+// lookups on it. Hard links share one identity and so one inode; a recycled
+// inode number gets a new inode because its identity differs (handle
+// generation) -- with the (dev, ino) fallback a dead inode is detected by
+// its link count and replaced.
+// Thread safety: all methods may run concurrently.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "cleancache/file_key.h"
+#include "fuse/file_validator.h"
+
+namespace cleancache::fuse {
+
+struct Inode {
+  int fd = -1;           // O_PATH, owned
+  FileKey identity;
+  mode_t type = 0;       // S_IFMT bits
+  uint64_t nlookup = 0;  // guarded by the table's mutex
+
+  std::mutex mu;  // guards the fields below
+  bool seen_before = false;
+  FileValidator seen;       // validator of the version whose pages may be cached
+  bool opened_before = false;
+  FileValidator last_open;  // validator at the last open (kernel keep_cache)
+  bool last_open_settled = false;  // ...and it was not racy then
+
+  ~Inode();
+};
+
+class InodeTable {
+ public:
+  // Adopts `fd` (O_PATH) as the root, with one permanent lookup.
+  InodeTable(int root_fd, FileKey root_identity, mode_t root_type);
+  ~InodeTable();
+
+  Inode& root() { return *root_; }
+  // Node id <-> inode.
+  Inode& Get(uint64_t nodeid);
+  uint64_t NodeId(Inode& inode);
+
+  // Finds or creates the inode for an O_PATH descriptor (taking ownership of
+  // `fd`, closing it when an inode exists) and adds one lookup.
+  Inode& Acquire(int fd, const FileKey& identity, const struct stat& st);
+  // Adds one lookup to a known inode (link(2) returns an existing inode).
+  void AddLookup(Inode& inode);
+  // Drops `count` lookups; the inode is freed when none remain.
+  void Forget(Inode& inode, uint64_t count);
+  size_t size();
+
+ private:
+  std::mutex mu_;
+  Inode* root_;
+  std::unordered_map<FileKey, Inode*, FileKeyHash> by_identity_;
+};
+
+}  // namespace cleancache::fuse

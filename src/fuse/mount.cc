@@ -1,0 +1,165 @@
+#include "fuse/mount.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cleancache/backend_spec.h"
+#include "cleancache/cleancache.hpp"
+#include "fuse/cached_fs.h"
+#include "fuse/file_validator.h"
+#include "fuse/fuse_api.h"
+#include "fuse/stats_socket.h"
+
+namespace cleancache::fuse {
+namespace {
+
+Result<std::string> CanonicalDirectory(const std::string& path, const char* role) {
+  char* resolved = realpath(path.c_str(), nullptr);
+  if (resolved == nullptr) {
+    return Status::NotFound(std::string(role) + " '" + path + "': " + std::strerror(errno));
+  }
+  std::string canonical = resolved;
+  free(resolved);
+  struct stat st;
+  if (stat(canonical.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Status::InvalidArgument(std::string(role) + " '" + path + "' is not a directory");
+  }
+  return canonical;
+}
+
+// /proc/self/mountinfo escapes blanks and backslashes as \ooo.
+std::string UnescapeMountinfo(const std::string& field) {
+  std::string out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && i + 3 < field.size()) {
+      out.push_back(static_cast<char>(std::stoi(field.substr(i + 1, 3), nullptr, 8)));
+      i += 3;
+    } else {
+      out.push_back(field[i]);
+    }
+  }
+  return out;
+}
+
+// Ends the session (and the pool) in reverse order of creation.
+struct SessionGuard {
+  fuse_session* session = nullptr;
+  bool mounted = false;
+  bool signals = false;
+  ~SessionGuard() {
+    if (session == nullptr) return;
+    if (signals) fuse_remove_signal_handlers(session);
+    if (mounted) fuse_session_unmount(session);
+    fuse_session_destroy(session);
+  }
+};
+
+}  // namespace
+
+bool IsMountPoint(const std::string& canonical_path) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, devno, root, point;
+    if (fields >> id >> parent >> devno >> root >> point && UnescapeMountinfo(point) == canonical_path) return true;
+  }
+  return false;
+}
+
+Status RunMount(const MountOptions& requested, const std::function<void()>& on_mounted) {
+  MountOptions options = requested;
+  auto backing = CanonicalDirectory(options.backing, "backing directory");
+  if (!backing.ok()) return backing.status();
+  auto mountpoint = CanonicalDirectory(options.mountpoint, "mountpoint");
+  if (!mountpoint.ok()) return mountpoint.status();
+  options.backing = *backing;
+  options.mountpoint = *mountpoint;
+  if (IsMountPoint(options.mountpoint)) {
+    return Status::Busy("mountpoint '" + options.mountpoint + "' is busy: something is already mounted there");
+  }
+  if (options.mountpoint == options.backing) {
+    return Status::InvalidArgument("the mountpoint must differ from the backing directory");
+  }
+
+  auto backend = CreateBackend(options.backend_spec);
+  if (!backend.ok()) return backend.status();
+  Cleancache cache;
+  if (Status s = cache.RegisterBackend(std::move(*backend)); !s.ok()) return s;
+  PoolConfig config;
+  config.page_size = CachedFs::kPageSize;
+  if (options.shared_uuid) {
+    config.shared = true;
+    config.uuid = *options.shared_uuid;
+  }
+  auto pool = cache.OpenPool(config);
+  if (!pool.ok()) return pool.status();
+
+  int root_fd = open(options.backing.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) return Status::IOError("backing directory '" + options.backing + "': " + std::strerror(errno));
+  auto root_identity = FileKey::ForDescriptor(root_fd);
+  if (!root_identity.ok()) {
+    close(root_fd);
+    return root_identity.status();
+  }
+  struct stat root_stat;
+  fstat(root_fd, &root_stat);
+  auto fs = std::make_unique<CachedFs>(options, cache, *pool, root_fd, DeviceQualified(*root_identity, root_stat.st_dev));
+
+  auto stats = StatsServer::Start(options.mountpoint, [&fs] { return fs->StatsJson().dump(); });
+  if (!stats.ok()) {
+    cache.InvalidateFs(*pool);
+    return stats.status();
+  }
+
+  std::vector<std::string> arg_text = {
+      "cleancache", "-o",
+      "fsname=cleancache:" + options.backing + ",subtype=cleancache,default_permissions" +
+          (getuid() == 0 ? ",allow_other" : "")};
+  if (options.debug) arg_text.push_back("-d");
+  std::vector<char*> argv;
+  for (auto& a : arg_text) argv.push_back(a.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+
+  Status result;
+  {
+    SessionGuard guard;
+    guard.session = fuse_session_new(&args, &CachedFs::Ops(), sizeof(fuse_lowlevel_ops), fs.get());
+    fuse_opt_free_args(&args);
+    if (guard.session == nullptr) {
+      result = Status::InvalidArgument("cannot create the FUSE session (see libfuse's message above)");
+    } else if (fuse_set_signal_handlers(guard.session) != 0) {
+      result = Status::IOError("cannot install signal handlers");
+    } else {
+      guard.signals = true;
+      if (fuse_session_mount(guard.session, options.mountpoint.c_str()) != 0) {
+        result = Status::IOError("cannot mount on '" + options.mountpoint + "' (see libfuse's message above)");
+      } else {
+        guard.mounted = true;
+        on_mounted();
+        fuse_loop_config* loop = fuse_loop_cfg_create();
+        fuse_loop_cfg_set_clone_fd(loop, 1);
+        if (options.max_threads != 0) fuse_loop_cfg_set_max_threads(loop, options.max_threads);
+        int rc = fuse_session_loop_mt(guard.session, loop);
+        fuse_loop_cfg_destroy(loop);
+        if (rc < 0) result = Status::IOError(std::string("FUSE loop: ") + std::strerror(-rc));
+      }
+    }
+  }
+  stats->reset();
+  fs.reset();
+  cache.InvalidateFs(*pool);
+  return result;
+}
+
+}  // namespace cleancache::fuse

@@ -1,0 +1,25 @@
+// Options of one `cleancache mount`.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "cleancache/backend.h"
+
+namespace cleancache::fuse {
+
+struct MountOptions {
+  std::string backing;     // directory whose pages are cached
+  std::string mountpoint;  // where the cached view appears
+  std::string backend_spec = "zcache";
+  // 0: the kernel page cache is the primary (keep_cache); otherwise the
+  // mount's own PageCache of this many bytes is (the kernel is told direct_io).
+  uint64_t primary_bytes = 0;
+  std::optional<Uuid> shared_uuid;  // join this shared pool instead of a private one
+  double timeout_seconds = 1.0;     // kernel attribute / entry cache timeout
+  unsigned max_threads = 0;         // 0 = libfuse default
+  bool debug = false;               // libfuse request log on stderr
+};
+
+}  // namespace cleancache::fuse

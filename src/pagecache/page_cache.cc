@@ -1,0 +1,211 @@
+#include "cleancache/page_cache.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <vector>
+
+#include "pagecache/page_cache_shard.h"
+
+namespace cleancache {
+namespace {
+
+constexpr uint64_t kStripePages = 64;  // consecutive pages sharing a shard
+constexpr uint32_t kDefaultShards = 16;
+constexpr uint64_t kMinShardPages = 1024;
+// Above this many pages, a range invalidation of cleancache is cheaper as one
+// InvalidateInode (cleancache has no range call; Linux does the same).
+constexpr uint64_t kMaxPageInvalidations = 1024;
+
+uint64_t Mix(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  return x;
+}
+
+}  // namespace
+
+struct PageCache::Impl {
+  Cleancache& cache;
+  PoolId pool;
+  uint32_t page_size;
+  uint64_t capacity_bytes;
+  std::vector<std::unique_ptr<PageCacheShard>> shards;
+
+  std::atomic<uint64_t> primary_hits{0};
+  std::atomic<uint64_t> cleancache_hits{0};
+  std::atomic<uint64_t> backing_pages{0};
+  std::atomic<uint64_t> reader_calls{0};
+  std::atomic<uint64_t> evicted_pages{0};
+
+  Impl(Cleancache& c, PoolId p, const PageCacheOptions& options)
+      : cache(c), pool(p), page_size(options.page_size), capacity_bytes(options.capacity_bytes) {
+    uint64_t capacity_pages = options.capacity_bytes / page_size;
+    // A file's pages go to shards in stripes, so a shard must hold many
+    // stripes for LRU order to stay close to global LRU order.
+    uint64_t count = kDefaultShards;
+    if (capacity_pages > 0) count = std::clamp<uint64_t>(capacity_pages / kMinShardPages, 1, kDefaultShards);
+    if (options.shards != 0) count = options.shards;
+    // Every shard gets at least one page when there is any capacity, so the
+    // total never exceeds the capacity.
+    if (capacity_pages > 0) count = std::min<uint64_t>(count, capacity_pages);
+    auto info = cache.Info(pool);
+    PageCacheShard::Target target{&cache, pool, info.ok() && info->shared};
+    for (uint64_t i = 0; i < count; ++i) {
+      shards.push_back(std::make_unique<PageCacheShard>(target, capacity_pages / count, page_size));
+    }
+  }
+
+  PageCacheShard& ShardFor(const FileKey& key, uint64_t index) {
+    return *shards[Mix(key.hash() ^ Mix(index / kStripePages)) % shards.size()];
+  }
+};
+
+PageCache::PageCache(Cleancache& cache, PoolId pool, const PageCacheOptions& options)
+    : impl_(std::make_unique<Impl>(cache, pool, options)) {}
+
+PageCache::~PageCache() = default;
+
+uint32_t PageCache::page_size() const { return impl_->page_size; }
+
+int PageCache::Read(const FileKey& key, uint64_t first_index, size_t count, std::span<uint8_t> out,
+                    const Reader& reader, const std::function<void()>& on_filled) {
+  const uint32_t ps = impl_->page_size;
+  struct Miss {
+    size_t slot;  // position in the request
+    uint64_t ticket;
+    bool from_cleancache;
+  };
+  std::vector<Miss> misses;
+  for (size_t i = 0; i < count; ++i) {
+    PageCacheShard& shard = impl_->ShardFor(key, first_index + i);
+    std::lock_guard lock(shard.mu);
+    if (shard.CopyIfResident(key, first_index + i, out.subspan(i * ps, ps))) continue;
+    misses.push_back({i, shard.BeginLoad(key, first_index + i), false});
+  }
+  impl_->primary_hits += count - misses.size();
+  if (misses.empty()) {
+    if (on_filled) on_filled();
+    return 0;
+  }
+
+  // Runs of consecutive missing pages: one cleancache batch, then one Reader
+  // call per run still missing.
+  auto for_each_run = [&](auto&& wanted, auto&& fn) {
+    size_t m = 0;
+    while (m < misses.size()) {
+      if (!wanted(misses[m])) {
+        ++m;
+        continue;
+      }
+      size_t end = m + 1;
+      while (end < misses.size() && wanted(misses[end]) && misses[end].slot == misses[end - 1].slot + 1) ++end;
+      if (int rc = fn(m, end); rc < 0) return rc;
+      m = end;
+    }
+    return 0;
+  };
+  std::vector<uint8_t> hit;
+  for_each_run([](const Miss&) { return true; },
+               [&](size_t m, size_t end) {
+                 size_t n = end - m;
+                 hit.assign(n, 0);
+                 impl_->cache.GetPages(impl_->pool, key, first_index + misses[m].slot, n,
+                                       out.subspan(misses[m].slot * ps, n * ps), hit);
+                 for (size_t k = 0; k < n; ++k) misses[m + k].from_cleancache = hit[k] != 0;
+                 return 0;
+               });
+  int rc = for_each_run([](const Miss& miss) { return !miss.from_cleancache; },
+                        [&](size_t m, size_t end) {
+                          size_t n = end - m;
+                          auto run = out.subspan(misses[m].slot * ps, n * ps);
+                          ++impl_->reader_calls;
+                          long got = reader(first_index + misses[m].slot, run);
+                          if (got < 0) return static_cast<int>(got);
+                          size_t valid = std::min<size_t>(static_cast<size_t>(got), run.size());
+                          std::memset(run.data() + valid, 0, run.size() - valid);
+                          impl_->backing_pages += n;
+                          return 0;
+                        });
+
+  if (rc == 0 && on_filled) on_filled();
+  uint64_t evicted = 0;
+  for (const Miss& miss : misses) {
+    PageCacheShard& shard = impl_->ShardFor(key, first_index + miss.slot);
+    std::lock_guard lock(shard.mu);
+    if (rc < 0) {
+      shard.AbortLoad(key, first_index + miss.slot, miss.ticket);
+    } else {
+      evicted += shard.FinishLoad(key, first_index + miss.slot, miss.ticket, out.subspan(miss.slot * ps, ps),
+                                  miss.from_cleancache);
+      if (miss.from_cleancache) ++impl_->cleancache_hits;
+    }
+  }
+  impl_->evicted_pages += evicted;
+  return rc;
+}
+
+void PageCache::Update(const FileKey& key, uint64_t offset, std::span<const uint8_t> data) {
+  const uint32_t ps = impl_->page_size;
+  size_t done = 0;
+  while (done < data.size()) {
+    uint64_t pos = offset + done;
+    uint64_t index = pos / ps;
+    uint32_t in_page = static_cast<uint32_t>(pos % ps);
+    size_t n = std::min<size_t>(ps - in_page, data.size() - done);
+    PageCacheShard& shard = impl_->ShardFor(key, index);
+    {
+      std::lock_guard lock(shard.mu);
+      shard.Update(key, index, in_page, data.subspan(done, n));
+    }
+    impl_->cache.InvalidatePage(impl_->pool, key, index);
+    done += n;
+  }
+}
+
+void PageCache::InvalidatePages(const FileKey& key, uint64_t first_index, uint64_t count) {
+  if (count == 0) return;
+  for (auto& shard : impl_->shards) {
+    std::lock_guard lock(shard->mu);
+    shard->Invalidate(key, first_index, count);
+  }
+  if (count > kMaxPageInvalidations) {
+    impl_->cache.InvalidateInode(impl_->pool, key);
+    return;
+  }
+  for (uint64_t i = 0; i < count; ++i) impl_->cache.InvalidatePage(impl_->pool, key, first_index + i);
+}
+
+void PageCache::InvalidateFile(const FileKey& key) {
+  for (auto& shard : impl_->shards) {
+    std::lock_guard lock(shard->mu);
+    shard->InvalidateFile(key);
+  }
+  impl_->cache.InvalidateInode(impl_->pool, key);
+}
+
+void PageCache::EvictAll() {
+  for (auto& shard : impl_->shards) {
+    std::lock_guard lock(shard->mu);
+    impl_->evicted_pages += shard->EvictAll();
+  }
+}
+
+PageCacheStats PageCache::Stats() const {
+  PageCacheStats stats;
+  stats.primary_hits = impl_->primary_hits;
+  stats.cleancache_hits = impl_->cleancache_hits;
+  stats.backing_pages = impl_->backing_pages;
+  stats.reader_calls = impl_->reader_calls;
+  stats.evicted_pages = impl_->evicted_pages;
+  for (auto& shard : impl_->shards) {
+    std::lock_guard lock(shard->mu);
+    stats.resident_pages += shard->resident_pages();
+  }
+  stats.resident_bytes = stats.resident_pages * impl_->page_size;
+  stats.capacity_bytes = impl_->capacity_bytes;
+  return stats;
+}
+
+}  // namespace cleancache

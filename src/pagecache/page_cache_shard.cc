@@ -1,0 +1,134 @@
+#include "pagecache/page_cache_shard.h"
+
+#include <cstring>
+
+namespace cleancache {
+
+PageCacheShard::Slot* PageCacheShard::FindSlot(const FileKey& key, uint64_t index) {
+  auto file = files_.find(key);
+  if (file == files_.end()) return nullptr;
+  auto slot = file->second.find(index);
+  return slot == file->second.end() ? nullptr : &slot->second;
+}
+
+void PageCacheShard::EraseSlot(std::unordered_map<FileKey, FileSlots, FileKeyHash>::iterator file,
+                               FileSlots::iterator slot) {
+  if (slot->second.resident) lru_.erase(slot->second.page);
+  file->second.erase(slot);
+  if (file->second.empty()) files_.erase(file);
+}
+
+bool PageCacheShard::CopyIfResident(const FileKey& key, uint64_t index, std::span<uint8_t> out) {
+  Slot* slot = FindSlot(key, index);
+  if (slot == nullptr || !slot->resident) return false;
+  std::memcpy(out.data(), slot->page->data.get(), page_size_);
+  lru_.splice(lru_.begin(), lru_, slot->page);
+  return true;
+}
+
+uint64_t PageCacheShard::BeginLoad(const FileKey& key, uint64_t index) {
+  auto [slot, inserted] = files_[key].try_emplace(index);
+  if (!inserted) return 0;  // resident (raced with another load) or in flight
+  slot->second.ticket = next_ticket_++;
+  return slot->second.ticket;
+}
+
+void PageCacheShard::AbortLoad(const FileKey& key, uint64_t index, uint64_t ticket) {
+  if (ticket == 0) return;
+  auto file = files_.find(key);
+  if (file == files_.end()) return;
+  auto slot = file->second.find(index);
+  if (slot != file->second.end() && !slot->second.resident && slot->second.ticket == ticket) EraseSlot(file, slot);
+}
+
+uint64_t PageCacheShard::FinishLoad(const FileKey& key, uint64_t index, uint64_t ticket,
+                                    std::span<const uint8_t> data, bool came_from_cleancache) {
+  if (ticket == 0) return 0;
+  Slot* slot = FindSlot(key, index);
+  if (slot == nullptr || slot->resident || slot->ticket != ticket) return 0;  // revoked
+  auto bytes = std::make_unique<uint8_t[]>(page_size_);
+  std::memcpy(bytes.get(), data.data(), page_size_);
+  lru_.push_front(Page{key, index, std::move(bytes), came_from_cleancache && target_.shared_pool});
+  slot->page = lru_.begin();
+  slot->resident = true;
+  slot->ticket = 0;
+  uint64_t evicted = 0;
+  while (lru_.size() > capacity_pages_) {
+    EvictOldest();
+    ++evicted;
+  }
+  return evicted;
+}
+
+// The put happens under the shard lock on purpose: an invalidation of this
+// page takes the same lock, so it cannot slip between "page chosen for
+// eviction" and "page stored in cleancache" and leave a stale copy there.
+void PageCacheShard::EvictOldest() {
+  Page& victim = lru_.back();
+  if (!victim.in_cleancache) {
+    target_.cache->PutPage(target_.pool, victim.key, victim.index, {victim.data.get(), page_size_});
+  }
+  auto file = files_.find(victim.key);
+  auto slot = file->second.find(victim.index);
+  EraseSlot(file, slot);
+}
+
+void PageCacheShard::Update(const FileKey& key, uint64_t index, uint32_t offset_in_page,
+                            std::span<const uint8_t> bytes) {
+  auto file = files_.find(key);
+  if (file == files_.end()) return;
+  auto slot = file->second.find(index);
+  if (slot == file->second.end()) return;
+  if (!slot->second.resident) {
+    EraseSlot(file, slot);  // revokes the ticket of the read in flight
+    return;
+  }
+  Page& page = *slot->second.page;
+  std::memcpy(page.data.get() + offset_in_page, bytes.data(), bytes.size());
+  page.in_cleancache = false;  // the caller drops cleancache's copy
+}
+
+void PageCacheShard::Invalidate(const FileKey& key, uint64_t first, uint64_t count) {
+  auto file = files_.find(key);
+  if (file == files_.end()) return;
+  FileSlots& slots = file->second;
+  if (count <= slots.size()) {
+    for (uint64_t i = 0; i < count && file != files_.end(); ++i) {
+      auto slot = slots.find(first + i);
+      if (slot == slots.end()) continue;
+      bool last = slots.size() == 1;
+      EraseSlot(file, slot);
+      if (last) return;
+    }
+    return;
+  }
+  std::vector<FileSlots::iterator> doomed;
+  for (auto it = slots.begin(); it != slots.end(); ++it) {
+    if (it->first >= first && it->first - first < count) doomed.push_back(it);
+  }
+  for (auto it : doomed) {
+    if (it->second.resident) lru_.erase(it->second.page);
+    slots.erase(it);
+  }
+  if (slots.empty()) files_.erase(file);
+}
+
+void PageCacheShard::InvalidateFile(const FileKey& key) {
+  auto file = files_.find(key);
+  if (file == files_.end()) return;
+  for (auto& [index, slot] : file->second) {
+    if (slot.resident) lru_.erase(slot.page);
+  }
+  files_.erase(file);
+}
+
+uint64_t PageCacheShard::EvictAll() {
+  uint64_t evicted = 0;
+  while (!lru_.empty()) {
+    EvictOldest();
+    ++evicted;
+  }
+  return evicted;
+}
+
+}  // namespace cleancache

@@ -1,0 +1,80 @@
+// One lock's worth of the PageCache: resident pages in LRU order, plus the
+// tickets of reads in flight. Every method requires the caller to hold mu.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "cleancache/cleancache.hpp"
+#include "cleancache/file_key.h"
+
+namespace cleancache {
+
+class PageCacheShard {
+ public:
+  // What evictions need to reach cleancache.
+  struct Target {
+    Cleancache* cache;
+    PoolId pool;
+    bool shared_pool;  // shared gets keep the page: no need to put it back
+  };
+
+  PageCacheShard(Target target, uint64_t capacity_pages, uint32_t page_size)
+      : target_(target), capacity_pages_(capacity_pages), page_size_(page_size) {}
+
+  std::mutex mu;
+
+  // Copies a resident page into `out` and marks it recently used.
+  bool CopyIfResident(const FileKey& key, uint64_t index, std::span<uint8_t> out);
+  // Registers a read of a missing page. Returns its ticket, or 0 when another
+  // read of the page is already in flight (this one must not install).
+  uint64_t BeginLoad(const FileKey& key, uint64_t index);
+  // Installs the page read under `ticket` unless an invalidation revoked it,
+  // then evicts down to capacity (evicted pages are put into cleancache).
+  // Returns the number of pages evicted.
+  uint64_t FinishLoad(const FileKey& key, uint64_t index, uint64_t ticket, std::span<const uint8_t> data,
+                      bool came_from_cleancache);
+  void AbortLoad(const FileKey& key, uint64_t index, uint64_t ticket);
+  // Resident page: patched in place. Page in flight: ticket revoked.
+  void Update(const FileKey& key, uint64_t index, uint32_t offset_in_page, std::span<const uint8_t> bytes);
+  // Drops resident pages and revokes tickets for [first, first + count).
+  void Invalidate(const FileKey& key, uint64_t first, uint64_t count);
+  void InvalidateFile(const FileKey& key);
+  // Evicts every resident page (into cleancache). Returns how many.
+  uint64_t EvictAll();
+
+  uint64_t resident_pages() const { return lru_.size(); }
+
+ private:
+  struct Page {
+    FileKey key;
+    uint64_t index;
+    std::unique_ptr<uint8_t[]> data;
+    bool in_cleancache;  // an identical copy is known to be in a shared pool
+  };
+  using PageList = std::list<Page>;
+  struct Slot {
+    PageList::iterator page;  // valid when resident
+    bool resident = false;
+    uint64_t ticket = 0;      // read in flight (when not resident)
+  };
+  using FileSlots = std::unordered_map<uint64_t, Slot>;
+
+  Slot* FindSlot(const FileKey& key, uint64_t index);
+  void EraseSlot(std::unordered_map<FileKey, FileSlots, FileKeyHash>::iterator file, FileSlots::iterator slot);
+  void EvictOldest();
+
+  Target target_;
+  uint64_t capacity_pages_;
+  uint32_t page_size_;
+  uint64_t next_ticket_ = 1;
+  PageList lru_;  // front = most recently used
+  std::unordered_map<FileKey, FileSlots, FileKeyHash> files_;
+};
+
+}  // namespace cleancache
