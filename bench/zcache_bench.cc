@@ -122,6 +122,31 @@ void ZcachePut(benchmark::State& state, BenchData& data) {
   }
 }
 
+// Puts into a cache already at capacity (a 64 MiB cache that has seen every
+// page once), the state a second-chance cache lives in: every put evicts, and
+// segments are recycled instead of freshly faulted in. zcache_put above is the
+// cold fill, which also pays for the kernel zeroing new memory.
+void ZcachePutAtCapacity(benchmark::State& state, BenchData& data) {
+  if (state.thread_index() == 0) {
+    const std::string cold_spec = data.spec;
+    data.spec = "zcache:capacity=64M";
+    NewCache(data, state);
+    data.spec = cold_spec;
+    if (data.cache) PutAll(data, 0, data.corpus.page_count());
+  }
+  const auto [begin, end] = Range(state, data.corpus.page_count());
+  size_t page = begin;
+  for (auto _ : state) {
+    data.cache->PutPage(data.pool, data.key_of_page[page], data.index_of_page[page], data.corpus.page(page));
+    if (++page == end) page = begin;
+  }
+  state.SetBytesProcessed(state.iterations() * data.corpus.page_size());
+  if (state.thread_index() == 0) {
+    state.counters["evictions"] = static_cast<double>(data.cache->BackendStatistics().evictions);
+    data.cache.reset();
+  }
+}
+
 void ZcacheGet(benchmark::State& state, BenchData& data) {
   if (state.thread_index() == 0) {
     NewCache(data, state);
@@ -174,7 +199,7 @@ void PrintSummary(const CollectingReporter& r, size_t pages) {
   auto rate = [&r](const char* name, int threads) { return r.Get(name, threads, "bytes_per_second") / 1e6; };
   std::printf("\nOne run, %zu pages. Rates in MB/s (10^6 bytes; the table above shows MiB/s):\n", pages);
   std::printf("  %-22s %10s %10s\n", "", "1 thread", "2 threads");
-  for (const char* name : {"lz4_compress", "lz4_decompress", "zcache_put", "zcache_get"})
+  for (const char* name : {"lz4_compress", "lz4_decompress", "zcache_put", "zcache_put_at_capacity", "zcache_get"})
     std::printf("  %-22s %10.1f %10.1f\n", name, rate(name, 1), rate(name, 2));
   const double real = r.Get("zcache_put", 1, "real_B_per_page");
   const double compressed = r.Get("zcache_put", 1, "compressed_B_per_page");
@@ -184,11 +209,13 @@ void PrintSummary(const CollectingReporter& r, size_t pages) {
   auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
   const double put = ratio(rate("zcache_put", 1), rate("lz4_compress", 1));
   const double get = ratio(rate("zcache_get", 1), rate("lz4_decompress", 1));
-  PrintVerdict("put / raw LZ4 compress", put, ">=", 0.90, put >= 0.90);
+  PrintVerdict("put (cold fill) / raw LZ4 compress", put, ">=", 0.90, put >= 0.90);
+  const double put_full = ratio(rate("zcache_put_at_capacity", 1), rate("lz4_compress", 1));
+  PrintVerdict("put (at capacity) / raw LZ4 compress", put_full, ">=", 0.90, put_full >= 0.90);
   PrintVerdict("get / raw LZ4 decompress", get, ">=", 0.85, get >= 0.85);
   const double limit = 1.03 * compressed + 32;
   PrintVerdict("real B per page (limit 1.03 x compressed + 32)", real, "<=", limit, real > 0 && real <= limit);
-  for (const char* name : {"zcache_put", "zcache_get", "lz4_compress", "lz4_decompress"}) {
+  for (const char* name : {"zcache_put", "zcache_put_at_capacity", "zcache_get", "lz4_compress", "lz4_decompress"}) {
     const double scale = ratio(rate(name, 2), rate(name, 1));
     const std::string what = std::string(name) + " 2 threads / 1 thread";
     PrintVerdict(what.c_str(), scale, ">=", 1.7, scale >= 1.7);
@@ -243,7 +270,8 @@ int main(int argc, char** argv) {
     void (*fn)(benchmark::State&, BenchData&);
   };
   for (const Entry& e : {Entry{"lz4_compress", Lz4Compress}, Entry{"lz4_decompress", Lz4Decompress},
-                         Entry{"zcache_put", ZcachePut}, Entry{"zcache_get", ZcacheGet}}) {
+                         Entry{"zcache_put", ZcachePut}, Entry{"zcache_put_at_capacity", ZcachePutAtCapacity},
+                         Entry{"zcache_get", ZcacheGet}}) {
     benchmark::RegisterBenchmark(e.name, e.fn, std::ref(data))->Iterations(n)->UseRealTime();
     benchmark::RegisterBenchmark(e.name, e.fn, std::ref(data))->Iterations(n / 2)->Threads(2)->UseRealTime();
   }

@@ -1,0 +1,217 @@
+#include "daemon/daemon_config.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include "cleancache/backend.h"
+#include "cleancache/backend_spec.h"
+
+namespace cleancache::daemon {
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  const auto not_space = s.find_first_not_of(" \t\r");
+  if (not_space == std::string_view::npos) return {};
+  s.remove_prefix(not_space);
+  return s.substr(0, s.find_last_not_of(" \t\r") + 1);
+}
+
+template <typename T>
+bool ParseNumber(std::string_view text, T* out, int base = 10) {
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, *out, base);
+  return ec == std::errc() && p == end && !text.empty();
+}
+
+bool ValidTenantName(std::string_view name) {
+  uint32_t n = 0;
+  if (name.starts_with("uid:")) return ParseNumber(name.substr(4), &n);
+  if (name.starts_with("gid:")) return ParseNumber(name.substr(4), &n);
+  if (name.starts_with("pid:")) return ParseNumber(name.substr(4), &n);
+  if (name.starts_with("cgroup:")) return name.size() > 7 && name[7] == '/';
+  return false;
+}
+
+bool ValidAllowEntry(std::string_view entry) {
+  uint32_t n = 0;
+  if (entry == "any") return true;
+  if (entry.starts_with("uid:") || entry.starts_with("gid:")) return ParseNumber(entry.substr(4), &n);
+  return false;
+}
+
+Status ApplyPolicyKey(std::string_view key, std::string_view value, TenantPolicy* policy, const std::string& where) {
+  if (key == "weight") {
+    if (!ParseNumber(value, &policy->weight) || policy->weight == 0 || policy->weight > 1000000) {
+      return Status::InvalidArgument(where + ": weight must be an integer in 1..1000000");
+    }
+    return Status::Ok();
+  }
+  if (key == "cap") {
+    auto size = ParseSize(value);
+    if (!size.ok()) return Status::InvalidArgument(where + ": cap: " + size.status().message());
+    policy->cap = *size;
+    return Status::Ok();
+  }
+  return Status::InvalidArgument(where + ": unknown key '" + std::string(key) + "' (valid here: weight, cap)");
+}
+
+}  // namespace
+
+const char* TenantByName(TenantBy by) {
+  switch (by) {
+    case TenantBy::kUid: return "uid";
+    case TenantBy::kGid: return "gid";
+    case TenantBy::kCgroup: return "cgroup";
+    case TenantBy::kProcess: return "process";
+  }
+  return "?";
+}
+
+TenantPolicy DaemonConfig::PolicyFor(const std::string& tenant_name, uint32_t uid) const {
+  if (auto it = tenants.find(tenant_name); it != tenants.end()) return it->second;
+  if (auto it = tenants.find("uid:" + std::to_string(uid)); it != tenants.end()) return it->second;
+  return default_tenant;
+}
+
+Status ParseLoopbackAddress(std::string_view text, std::string* host, uint16_t* port) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return Status::InvalidArgument("metrics address must be HOST:PORT");
+  *host = std::string(text.substr(0, colon));
+  if (!ParseNumber(text.substr(colon + 1), port)) return Status::InvalidArgument("metrics port is not a number 0..65535");
+  in_addr addr{};
+  if (inet_pton(AF_INET, host->c_str(), &addr) != 1 || (ntohl(addr.s_addr) >> 24) != 127) {
+    return Status::InvalidArgument("metrics address must be an IPv4 loopback address (127.x.x.x), got '" + *host + "'");
+  }
+  return Status::Ok();
+}
+
+Status ParseDaemonConfig(std::string_view text, std::string_view origin, DaemonConfig* config) {
+  std::istringstream in{std::string(text)};
+  std::string raw;
+  int line_no = 0;
+  TenantPolicy* section_policy = nullptr;
+  SharedPoolPolicy* section_shared = nullptr;
+  while (std::getline(in, raw)) {
+    ++line_no;
+    const std::string where = std::string(origin) + ":" + std::to_string(line_no);
+    std::string_view line = raw;
+    if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    line = Trim(line);
+    if (line.empty()) continue;
+    if (line.front() == '[') {
+      if (line.back() != ']') return Status::InvalidArgument(where + ": section header must end with ']'");
+      std::string_view inner = Trim(line.substr(1, line.size() - 2));
+      const auto space = inner.find(' ');
+      const std::string_view kind = inner.substr(0, space);
+      const std::string_view name = space == std::string_view::npos ? std::string_view{} : Trim(inner.substr(space));
+      section_policy = nullptr;
+      section_shared = nullptr;
+      if (kind == "tenant") {
+        if (!ValidTenantName(name)) {
+          return Status::InvalidArgument(where + ": tenant name must be uid:N, gid:N, pid:N or cgroup:/path");
+        }
+        auto [it, fresh] = config->tenants.try_emplace(std::string(name));
+        if (!fresh) return Status::InvalidArgument(where + ": duplicate section [tenant " + std::string(name) + "]");
+        section_policy = &it->second;
+      } else if (kind == "shared") {
+        auto uuid = Uuid::Parse(name);
+        if (!uuid.ok()) return Status::InvalidArgument(where + ": [shared UUID]: " + uuid.status().message());
+        auto [it, fresh] = config->shared_pools.try_emplace(uuid->ToString());
+        if (!fresh) return Status::InvalidArgument(where + ": duplicate section [shared " + std::string(name) + "]");
+        section_shared = &it->second;
+        section_policy = &it->second.policy;
+      } else {
+        return Status::InvalidArgument(where + ": unknown section '" + std::string(kind) + "' (valid: tenant, shared)");
+      }
+      continue;
+    }
+    const auto eq = line.find('=');
+    if (eq == std::string_view::npos) return Status::InvalidArgument(where + ": expected 'key = value'");
+    const std::string_view key = Trim(line.substr(0, eq));
+    const std::string_view value = Trim(line.substr(eq + 1));
+    if (section_shared != nullptr && key == "allow") {
+      section_shared->allow.clear();
+      std::istringstream entries{std::string(value)};
+      std::string entry;
+      while (entries >> entry) {
+        if (!entry.empty() && entry.back() == ',') entry.pop_back();
+        if (entry.empty()) continue;
+        if (!ValidAllowEntry(entry)) {
+          return Status::InvalidArgument(where + ": allow entry '" + entry + "' must be uid:N, gid:N or any");
+        }
+        section_shared->allow.push_back(entry);
+      }
+      continue;
+    }
+    if (section_policy != nullptr) {
+      if (Status s = ApplyPolicyKey(key, value, section_policy, where); !s.ok()) return s;
+      continue;
+    }
+    if (key == "socket") {
+      if (value.empty() || value.front() != '/') return Status::InvalidArgument(where + ": socket must be an absolute path");
+      config->socket_path = std::string(value);
+    } else if (key == "socket_mode") {
+      if (!ParseNumber(value, &config->socket_mode, 8) || config->socket_mode > 0777) {
+        return Status::InvalidArgument(where + ": socket_mode must be octal, e.g. 0666");
+      }
+    } else if (key == "capacity") {
+      auto size = ParseSize(value);
+      if (!size.ok() || *size == 0) return Status::InvalidArgument(where + ": capacity must be a size above 0, e.g. 1G");
+      config->capacity = *size;
+    } else if (key == "backend") {
+      auto spec = ParseBackendSpec(value);
+      if (!spec.ok()) return Status::InvalidArgument(where + ": backend: " + spec.status().message());
+      if (spec->scheme == "tmem") return Status::InvalidArgument(where + ": backend cannot be tmem (the daemon itself)");
+      config->backend = std::string(value);
+    } else if (key == "tenant_by") {
+      if (value == "uid") config->tenant_by = TenantBy::kUid;
+      else if (value == "gid") config->tenant_by = TenantBy::kGid;
+      else if (value == "cgroup") config->tenant_by = TenantBy::kCgroup;
+      else if (value == "process") config->tenant_by = TenantBy::kProcess;
+      else return Status::InvalidArgument(where + ": tenant_by must be uid, gid, cgroup or process");
+    } else if (key == "default_weight" || key == "default_cap") {
+      if (Status s = ApplyPolicyKey(key.substr(8), value, &config->default_tenant, where); !s.ok()) return s;
+    } else if (key == "max_clients") {
+      if (!ParseNumber(value, &config->max_clients) || config->max_clients == 0) {
+        return Status::InvalidArgument(where + ": max_clients must be a positive integer");
+      }
+    } else if (key == "max_shared_bytes") {
+      auto size = ParseSize(value);
+      if (!size.ok() || *size < 65536 || *size > (1ull << 30)) {
+        return Status::InvalidArgument(where + ": max_shared_bytes must be a size in 64K..1G");
+      }
+      config->max_shared_bytes = *size;
+    } else if (key == "max_pools_per_client") {
+      if (!ParseNumber(value, &config->max_pools_per_client) || config->max_pools_per_client == 0) {
+        return Status::InvalidArgument(where + ": max_pools_per_client must be a positive integer");
+      }
+    } else if (key == "metrics") {
+      std::string host;
+      uint16_t port = 0;
+      if (!value.empty() && value != "off") {
+        if (Status s = ParseLoopbackAddress(value, &host, &port); !s.ok()) return Status::InvalidArgument(where + ": " + s.message());
+        config->metrics = std::string(value);
+      } else {
+        config->metrics.clear();
+      }
+    } else {
+      return Status::InvalidArgument(where + ": unknown key '" + std::string(key) +
+                                     "' (valid: socket, socket_mode, capacity, backend, tenant_by, default_weight, "
+                                     "default_cap, max_clients, max_shared_bytes, max_pools_per_client, metrics)");
+    }
+  }
+  return Status::Ok();
+}
+
+Status LoadDaemonConfig(const std::string& path, DaemonConfig* config) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound("cannot read config file '" + path + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseDaemonConfig(text.str(), path, config);
+}
+
+}  // namespace cleancache::daemon

@@ -1,0 +1,54 @@
+// DaemonConnection: the client end of one connection to cleancached: connect,
+// Hello (passing the shared area, if any), then strict request/response calls
+// (protocol.h). Every reply is validated (opcode, request id, size) before
+// use. Any I/O failure, timeout or malformed reply is an error and leaves the
+// connection unusable; the owner drops it and makes a new one.
+// Not thread-safe: the owner serialises calls.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cleancache/status.h"
+#include "daemon/frame_socket.h"
+#include "daemon/protocol.h"
+#include "daemon/shared_area.h"
+
+namespace cleancache::daemon {
+
+struct Reply {
+  WireStatus status = WireStatus::kOk;
+  std::span<const uint8_t> body;  // valid until the next call
+  std::string message() const { return {body.begin(), body.end()}; }
+};
+
+class DaemonConnection {
+ public:
+  // `area` may be null (a control-only client, e.g. `cleancache stats`).
+  // `spin_us`: how long to poll for a reply before sleeping (see FrameSocket).
+  static Result<std::unique_ptr<DaemonConnection>> Connect(const std::string& socket_path, uint32_t timeout_ms,
+                                                           const SharedArea* area, uint32_t spin_us = 0);
+
+  const HelloReply& hello() const { return hello_; }
+  uint64_t NextRequestId() { return ++last_request_id_; }
+  // Sends one encoded request frame (with id `request_id` and opcode `op`) and
+  // reads its reply.
+  Result<Reply> Call(std::span<const uint8_t> frame, Opcode op, uint64_t request_id);
+
+ private:
+  explicit DaemonConnection(int fd) : socket_(fd) {}
+  FrameSocket socket_;
+  HelloReply hello_;
+  uint64_t last_request_id_ = 0;
+};
+
+// Status for a non-OK wire status, with the daemon's message.
+Status WireError(const Reply& reply, const std::string& what);
+
+// Connects, asks for the daemon's statistics (JSON text) and disconnects.
+Result<std::string> FetchDaemonStats(const std::string& socket_path, uint32_t timeout_ms);
+
+}  // namespace cleancache::daemon

@@ -1,0 +1,120 @@
+// Governor: the daemon's tenants and the one rule that shares memory among
+// them (Xen tmem's): the total real memory of all tenants stays within the
+// daemon's capacity, and when it would not, pages are taken first from the
+// tenant furthest above its weighted share (largest real_memory / weight),
+// never pushing it below that share while another tenant is above its own.
+//
+// Each tenant owns its own store (one backend instance from the daemon's
+// backend spec), so a tenant's pages are evicted in that store's own age
+// order and one tenant's flood of puts can only ever evict its own pages
+// beyond its share. A tenant's optional cap is the capacity of its store.
+// Shares are computed over the tenants that hold memory right now, so memory
+// nobody else wants is free for whoever asks (work conserving).
+//
+// Thread safety: all methods may be called concurrently. Tenant counters are
+// atomics; rebalancing is serialised by one mutex that the data path takes
+// only every `sample_every_pages` stored pages.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cleancache/backend.h"
+#include "cleancache/status.h"
+#include "daemon/daemon_config.h"
+#include "daemon/miss_ratio_estimator.h"
+
+namespace cleancache::daemon {
+
+// Makes one tenant's store, limited to `capacity` bytes of real memory.
+using StoreFactory = std::function<Result<std::unique_ptr<Backend>>(uint64_t capacity)>;
+
+// The factory for a backend spec: CreateBackend(spec), then SetCapacity.
+StoreFactory StoreFactoryForSpec(std::string spec);
+
+struct TenantCounters {
+  std::atomic<uint64_t> hits{0};
+  std::atomic<uint64_t> misses{0};
+  std::atomic<uint64_t> puts{0};
+  std::atomic<uint64_t> invalidations{0};
+  std::atomic<uint64_t> governor_evicted_bytes{0};  // real memory the governor took back
+};
+
+class Tenant {
+ public:
+  // Installs `estimator` as the store's eviction listener (removed again
+  // before the store goes).
+  Tenant(std::string name, TenantPolicy policy, std::unique_ptr<Backend> store, size_t ghost_pages)
+      : name_(std::move(name)), policy_(policy), estimator(ghost_pages), store_(std::move(store)) {
+    store_->SetEvictionListener(&estimator);
+  }
+  ~Tenant() { store_->SetEvictionListener(nullptr); }
+  Tenant(const Tenant&) = delete;
+  Tenant& operator=(const Tenant&) = delete;
+  const std::string& name() const { return name_; }
+  const TenantPolicy& policy() const { return policy_; }
+  Backend& store() { return *store_; }
+
+ private:
+  const std::string name_;
+  const TenantPolicy policy_;
+
+ public:
+  MissRatioEstimator estimator;
+  TenantCounters counters;
+  std::atomic<uint32_t> connections{0};
+  std::atomic<uint64_t> real_memory{0};  // last sample of store().Stats()
+  std::atomic<uint64_t> pages_since_sample{0};
+
+ private:
+  std::unique_ptr<Backend> store_;
+};
+
+struct TenantView {
+  std::string name;
+  uint32_t weight = 0;
+  uint64_t cap = 0;
+  uint64_t share_bytes = 0;  // capacity x weight / sum of weights of tenants holding memory
+  uint32_t connections = 0;
+  uint64_t hits = 0, misses = 0, puts = 0, invalidations = 0, governor_evicted_bytes = 0;
+  BackendStats store;
+  uint64_t ghost_hits = 0;  // misses on pages evicted not long ago (MissRatioEstimator)
+  // Estimated real memory for a 90% hit ratio; nullopt: unknown (no gets
+  // yet) or beyond what the ghost list tracks.
+  std::optional<uint64_t> memory_for_90pct_bytes;
+};
+
+class Governor {
+ public:
+  Governor(uint64_t capacity, StoreFactory factory, uint64_t sample_every_pages = 64);
+
+  uint64_t capacity() const { return capacity_; }
+  // The live tenant called `name`, or a new one with `policy` (and a new
+  // store). Tenants live while someone holds the pointer; their store and
+  // pages go with the last holder.
+  Result<std::shared_ptr<Tenant>> Acquire(const std::string& name, const TenantPolicy& policy);
+  // Called after `pages` were stored for `tenant`.
+  void AfterPut(Tenant& tenant, uint64_t pages);
+  // Resamples every tenant's real memory and enforces the capacity.
+  void Rebalance();
+  std::vector<TenantView> Snapshot();
+
+ private:
+  std::vector<std::shared_ptr<Tenant>> LiveTenants();  // requires mutex_
+  void EnforceCapacity(std::vector<std::shared_ptr<Tenant>>& tenants);  // requires mutex_
+
+  const uint64_t capacity_;
+  const StoreFactory factory_;
+  const uint64_t sample_every_pages_;
+  std::mutex mutex_;
+  std::map<std::string, std::weak_ptr<Tenant>> tenants_;
+};
+
+}  // namespace cleancache::daemon

@@ -1,0 +1,277 @@
+#include "daemon/server.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "daemon/frame_socket.h"
+#include "daemon/stats_report.h"
+
+namespace cleancache::daemon {
+namespace {
+
+std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+uint64_t RandomEpoch() {
+  uint64_t epoch = 0;
+  while (epoch == 0) {
+    if (::getrandom(&epoch, sizeof(epoch), 0) != sizeof(epoch)) {
+      epoch = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+              (uint64_t{static_cast<uint32_t>(::getpid())} << 32);
+    }
+  }
+  return epoch;
+}
+
+bool FillUnixAddress(const std::string& path, sockaddr_un* addr) {
+  *addr = sockaddr_un{};
+  addr->sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr->sun_path)) return false;
+  std::memcpy(addr->sun_path, path.c_str(), path.size() + 1);
+  return true;
+}
+
+// True when a live daemon answers on `path`.
+bool SomeoneListens(const sockaddr_un& addr) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const bool live = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return live;
+}
+
+}  // namespace
+
+Server::Server(ServerOptions options) : options_(std::move(options)) {}
+
+Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
+  if (!options.store_factory) options.store_factory = StoreFactoryForSpec(options.config.backend);
+  std::unique_ptr<Server> server(new Server(std::move(options)));
+  Server& s = *server;
+  s.epoch_ = RandomEpoch();
+  // Pool ids start at a random point so that ids from an earlier daemon on
+  // the same socket are unlikely to even look familiar to a confused client.
+  s.next_pool_id_ = (s.epoch_ & 0xFFFFFFFFull) << 16 | 1;
+  // Probe the store factory once, so a bad backend spec fails at start.
+  if (auto probe = s.options_.store_factory(s.options_.config.capacity); !probe.ok()) {
+    return Status::InvalidArgument("backend '" + s.options_.config.backend + "': " + probe.status().message());
+  }
+  s.governor_ = std::make_unique<Governor>(s.options_.config.capacity, s.options_.store_factory);
+  s.shared_pools_ = std::make_unique<SharedPoolRegistry>(s.options_.config, *s.governor_);
+  s.context_.reset(new DaemonContext{s.options_.config, *s.governor_, *s.shared_pools_, s.epoch_, s.next_pool_id_,
+                                     [&s] { return s.Stats().dump(); }});
+  if (Status st = s.Listen(); !st.ok()) return st;
+  if (!s.options_.config.metrics.empty()) {
+    auto metrics = MetricsHttpServer::Start(s.options_.config.metrics, [&s] { return PrometheusText(s.Stats()); });
+    if (!metrics.ok()) {
+      s.Stop();
+      return metrics.status();
+    }
+    s.metrics_ = std::move(*metrics);
+  }
+  s.accept_thread_ = std::thread([&s] { s.AcceptLoop(); });
+  s.rebalance_thread_ = std::thread([&s] { s.RebalanceLoop(); });
+  return server;
+}
+
+Status Server::Listen() {
+  const std::string& path = options_.config.socket_path;
+  sockaddr_un addr;
+  if (!FillUnixAddress(path, &addr)) return Status::InvalidArgument("socket path too long: " + path);
+  std::error_code ec;
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) return Status::InvalidArgument(path + " exists and is not a socket");
+    if (SomeoneListens(addr)) return Status::Busy("another daemon is serving " + path);
+    ::unlink(path.c_str());  // stale socket of a daemon that died
+  }
+  listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) return Status::IOError(Errno("socket"));
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    return Status::IOError(Errno("bind " + path));
+  }
+  bound_ = true;  // from here on the socket file is ours to remove
+  if (::chmod(path.c_str(), options_.config.socket_mode) != 0) return Status::IOError(Errno("chmod " + path));
+  if (::listen(listen_fd_, 128) != 0) return Status::IOError(Errno("listen " + path));
+  stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
+  if (stop_fd_ < 0) return Status::IOError(Errno("eventfd"));
+  return Status::Ok();
+}
+
+Server::~Server() { Stop(); }
+
+void Server::Stop() {
+  std::call_once(stop_once_, [this] {
+    stopping_ = true;
+    if (stop_fd_ >= 0) {
+      const uint64_t one = 1;
+      (void)!::write(stop_fd_, &one, sizeof(one));
+    }
+    if (accept_thread_.joinable()) accept_thread_.join();
+    {
+      std::lock_guard lock(rebalance_mutex_);
+      rebalance_wake_.notify_all();
+    }
+    if (rebalance_thread_.joinable()) rebalance_thread_.join();
+    {
+      std::lock_guard lock(connections_mutex_);
+      for (Connection& c : connections_) {
+        if (c.fd >= 0) ::shutdown(c.fd, SHUT_RDWR);
+      }
+    }
+    ReapFinished(true);
+    metrics_.reset();
+    if (listen_fd_ >= 0) {
+      ::close(listen_fd_);
+      if (bound_) ::unlink(options_.config.socket_path.c_str());
+      listen_fd_ = -1;
+    }
+    if (stop_fd_ >= 0) ::close(stop_fd_);
+    stop_fd_ = -1;
+  });
+}
+
+void Server::Log(const std::string& line) {
+  if (options_.log) {
+    options_.log(line);
+    return;
+  }
+  std::lock_guard lock(log_mutex_);
+  std::cerr << "cleancached: " << line << std::endl;
+}
+
+void Server::ReapFinished(bool all) {
+  std::list<Connection> finished;
+  {
+    std::lock_guard lock(connections_mutex_);
+    for (auto it = connections_.begin(); it != connections_.end();) {
+      auto next = std::next(it);
+      if (all || it->done) finished.splice(finished.end(), connections_, it);
+      it = next;
+    }
+  }
+  for (Connection& c : finished) {
+    if (c.thread.joinable()) c.thread.join();
+  }
+}
+
+void Server::AcceptLoop() {
+  while (!stopping_) {
+    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    if (::poll(fds, 2, 1000) < 0 && errno != EINTR) {
+      Log(Errno("poll"));
+      return;
+    }
+    ReapFinished(false);
+    if (fds[1].revents != 0 || stopping_) return;
+    if ((fds[0].revents & POLLIN) == 0) continue;
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED) Log(Errno("accept"));
+      continue;
+    }
+    if (open_connections_ >= options_.config.max_clients) {
+      ++refused_connections_;
+      Log("refusing a connection: " + std::to_string(options_.config.max_clients) + " clients already connected");
+      ::close(fd);
+      continue;
+    }
+    ++open_connections_;
+    ++total_connections_;
+    const uint64_t session_id = next_session_id_++;
+    std::lock_guard lock(connections_mutex_);
+    Connection& c = connections_.emplace_back();
+    c.fd = fd;
+    c.thread = std::thread([this, &c, fd, session_id] { Serve(&c, fd, session_id); });
+  }
+}
+
+void Server::RebalanceLoop() {
+  std::unique_lock lock(rebalance_mutex_);
+  while (!stopping_) {
+    rebalance_wake_.wait_for(lock, options_.rebalance_interval, [this] { return stopping_.load(); });
+    if (stopping_) break;
+    lock.unlock();
+    governor_->Rebalance();
+    lock.lock();
+  }
+}
+
+void Server::Serve(Connection* connection, int fd, uint64_t session_id) {
+  auto socket = std::make_unique<FrameSocket>(fd);
+  auto peer = IdentifyPeer(fd);
+  if (!peer.ok()) {
+    Log("dropping a connection: " + peer.status().message());
+  } else {
+    const std::string who = "client " + peer->ToString();
+    {
+      Session session(*context_, *peer, session_id);
+      std::vector<uint8_t> reply;
+      std::string error;
+      for (;;) {
+        FrameHeader header;
+        std::span<const uint8_t> body;
+        const auto read = socket->ReadFrame(kMaxRequestBody, &header, &body, &error);
+        if (read == FrameSocket::ReadResult::kClosed) break;
+        if (read == FrameSocket::ReadResult::kError) {
+          if (!stopping_) {
+            ++protocol_errors_;
+            Log(who + ": closing connection: " + error);
+          }
+          break;
+        }
+        Request request;
+        if (ParseError e = ParseRequest(header, body, &request)) {
+          ++protocol_errors_;
+          Log(who + ": closing connection: bad " + OpcodeName(header.opcode) + " request: " + e.reason);
+          break;
+        }
+        reply.clear();
+        const bool keep = session.Handle(request, socket->TakeReceivedFd(), &reply, &error);
+        std::string write_error;
+        if (!reply.empty() && !socket->WriteAll(reply, -1, &write_error) && keep) {
+          Log(who + ": closing connection: " + write_error);
+          break;
+        }
+        if (!keep) {
+          ++protocol_errors_;
+          Log(who + ": closing connection: " + OpcodeName(header.opcode) + ": " + error);
+          break;
+        }
+      }
+    }  // the session's pools are closed here, before the socket
+  }
+  {
+    std::lock_guard lock(connections_mutex_);
+    connection->fd = -1;
+  }
+  socket.reset();
+  --open_connections_;
+  connection->done = true;
+}
+
+nlohmann::json Server::Stats() {
+  DaemonFigures figures;
+  figures.epoch = epoch_;
+  figures.capacity_bytes = options_.config.capacity;
+  figures.connections = open_connections_;
+  figures.connections_total = total_connections_;
+  figures.protocol_errors = protocol_errors_;
+  figures.refused_connections = refused_connections_;
+  figures.tenant_by = TenantByName(options_.config.tenant_by);
+  figures.backend = options_.config.backend;
+  return StatsToJson(figures, governor_->Snapshot());
+}
+
+}  // namespace cleancache::daemon

@@ -1,0 +1,100 @@
+// Server: cleancached, the host-wide transcendent memory shared by many
+// processes. Listens on a Unix socket, identifies each client by the kernel
+// (SO_PEERCRED), keeps one Session per connection on its own thread, and
+// shares the configured capacity among tenants through the Governor.
+//
+// Robustness: a client that breaks the protocol is disconnected with a logged
+// reason; everyone else is unaffected. A client that dies loses its private
+// pools (their pages are freed). Connections beyond max_clients are refused.
+// Lifetime: Start() returns a running server; Stop() (or the destructor)
+// closes every connection, joins every thread and removes the socket file.
+// Thread safety: Stats() and Stop() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cleancache/status.h"
+#include "daemon/daemon_config.h"
+#include "daemon/governor.h"
+#include "daemon/metrics_http.h"
+#include "daemon/session.h"
+#include "daemon/shared_pool_registry.h"
+
+namespace cleancache::daemon {
+
+struct ServerOptions {
+  DaemonConfig config;
+  StoreFactory store_factory;                     // empty: StoreFactoryForSpec(config.backend)
+  std::function<void(const std::string&)> log;    // empty: lines to stderr
+  // Safety net only: puts resample and rebalance as they go (Governor::AfterPut).
+  std::chrono::milliseconds rebalance_interval{1000};
+};
+
+class Server {
+ public:
+  static Result<std::unique_ptr<Server>> Start(ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  void Stop();
+  const std::string& socket_path() const { return options_.config.socket_path; }
+  uint16_t metrics_port() const { return metrics_ ? metrics_->port() : 0; }
+  uint64_t epoch() const { return epoch_; }
+  nlohmann::json Stats();
+
+ private:
+  struct Connection {
+    int fd = -1;  // guarded by connections_mutex_; -1 once the thread closed it
+    std::atomic<bool> done{false};
+    std::thread thread;
+  };
+
+  explicit Server(ServerOptions options);
+  Status Listen();
+  void AcceptLoop();
+  void RebalanceLoop();
+  void Serve(Connection* connection, int fd, uint64_t session_id);
+  void ReapFinished(bool all);
+  void Log(const std::string& line);
+
+  ServerOptions options_;
+  uint64_t epoch_ = 0;
+  std::unique_ptr<Governor> governor_;
+  std::unique_ptr<SharedPoolRegistry> shared_pools_;
+  std::atomic<uint64_t> next_pool_id_{1};
+  std::atomic<uint64_t> next_session_id_{1};
+  std::unique_ptr<DaemonContext> context_;
+  std::unique_ptr<MetricsHttpServer> metrics_;
+
+  int listen_fd_ = -1;
+  bool bound_ = false;
+  int stop_fd_ = -1;
+  std::atomic<bool> stopping_{false};
+  std::once_flag stop_once_;
+  std::thread accept_thread_;
+  std::thread rebalance_thread_;
+  std::mutex rebalance_mutex_;
+  std::condition_variable rebalance_wake_;
+
+  std::mutex connections_mutex_;
+  std::list<Connection> connections_;
+  std::atomic<uint64_t> open_connections_{0};
+  std::atomic<uint64_t> total_connections_{0};
+  std::atomic<uint64_t> protocol_errors_{0};
+  std::atomic<uint64_t> refused_connections_{0};
+  std::mutex log_mutex_;
+};
+
+}  // namespace cleancache::daemon

@@ -1,0 +1,124 @@
+#include "daemon/daemon_config.h"
+
+#include <gtest/gtest.h>
+
+namespace cleancache::daemon {
+namespace {
+
+TEST(DaemonConfig, ParsesEveryKey) {
+  DaemonConfig c;
+  const Status s = ParseDaemonConfig(R"(
+# global settings
+socket = /tmp/x/tmem.sock
+socket_mode = 0660
+capacity = 2G
+backend = zcache:codec=zstd
+tenant_by = cgroup
+default_weight = 2
+default_cap = 100M
+max_clients = 8
+max_shared_bytes = 4M
+max_pools_per_client = 3
+metrics = 127.0.0.1:9477
+
+[tenant uid:1000]
+weight = 3
+cap = 512M   # trailing comment
+
+[tenant cgroup:/system.slice/db.service]
+weight = 5
+
+[shared 01234567-89ab-cdef-0123-456789abcdef]
+allow = uid:1000, gid:100 uid:1001
+weight = 4
+)",
+                                     "test.conf", &c);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(c.socket_path, "/tmp/x/tmem.sock");
+  EXPECT_EQ(c.socket_mode, 0660u);
+  EXPECT_EQ(c.capacity, 2ull << 30);
+  EXPECT_EQ(c.backend, "zcache:codec=zstd");
+  EXPECT_EQ(c.tenant_by, TenantBy::kCgroup);
+  EXPECT_EQ(c.default_tenant.weight, 2u);
+  EXPECT_EQ(c.default_tenant.cap, 100ull << 20);
+  EXPECT_EQ(c.max_clients, 8u);
+  EXPECT_EQ(c.max_shared_bytes, 4ull << 20);
+  EXPECT_EQ(c.max_pools_per_client, 3u);
+  EXPECT_EQ(c.metrics, "127.0.0.1:9477");
+  EXPECT_EQ(c.tenants.at("uid:1000").weight, 3u);
+  EXPECT_EQ(c.tenants.at("uid:1000").cap, 512ull << 20);
+  EXPECT_EQ(c.tenants.at("cgroup:/system.slice/db.service").weight, 5u);
+  const auto& shared = c.shared_pools.at("01234567-89ab-cdef-0123-456789abcdef");
+  EXPECT_EQ(shared.allow, (std::vector<std::string>{"uid:1000", "gid:100", "uid:1001"}));
+  EXPECT_EQ(shared.policy.weight, 4u);
+  EXPECT_EQ(c.PolicyFor("cgroup:/system.slice/db.service", 0).weight, 5u);
+  EXPECT_EQ(c.PolicyFor("cgroup:/other", 1000).weight, 3u);  // falls back to the uid's section
+  EXPECT_EQ(c.PolicyFor("cgroup:/other", 7).weight, 2u);
+}
+
+TEST(DaemonConfig, ErrorsNameFileLineAndCulprit) {
+  struct Case {
+    const char* text;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"capacity = lots", "f.conf:1: capacity"},
+      {"\nbogus = 1", "f.conf:2: unknown key 'bogus'"},
+      {"tenant_by = planet", "tenant_by must be uid, gid, cgroup or process"},
+      {"metrics = 0.0.0.0:9000", "loopback"},
+      {"metrics = 10.1.2.3:9000", "loopback"},
+      {"backend = tmem:/x.sock", "cannot be tmem"},
+      {"backend = nosuch", "unknown scheme"},
+      {"[tenant bob]", "tenant name must be"},
+      {"[tenant uid:1]\n[tenant uid:1]", "f.conf:2: duplicate section"},
+      {"[tenant uid:1]\nweight = 0", "weight must be"},
+      {"[tenant uid:1]\nallow = any", "unknown key 'allow'"},
+      {"[shared not-a-uuid]", "f.conf:1: [shared UUID]"},
+      {"[shared 0123456789abcdef0123456789abcdef]\nallow = everyone", "allow entry 'everyone'"},
+      {"[pool x]", "unknown section 'pool'"},
+      {"socket = relative.sock", "absolute path"},
+      {"no equals sign", "expected 'key = value'"},
+      {"[tenant uid:1", "must end with ']'"},
+  };
+  for (const Case& c : cases) {
+    DaemonConfig config;
+    const Status s = ParseDaemonConfig(c.text, "f.conf", &config);
+    EXPECT_FALSE(s.ok()) << c.text;
+    EXPECT_NE(s.message().find(c.expected), std::string::npos) << c.text << " -> " << s.message();
+  }
+}
+
+TEST(DaemonConfig, MissingFileIsAClearError) {
+  DaemonConfig c;
+  const Status s = LoadDaemonConfig("/nonexistent/cleancached.conf", &c);
+  EXPECT_EQ(s.code(), Status::Code::kNotFound);
+  EXPECT_NE(s.message().find("/nonexistent/cleancached.conf"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cleancache::daemon
+
+namespace cleancache::daemon {
+namespace {
+
+TEST(DaemonConfig, ShippedConfigParsesToTheDefaults) {
+  DaemonConfig shipped;
+  const Status s = LoadDaemonConfig(DIST_CONFIG, &shipped);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  const DaemonConfig defaults;
+  EXPECT_EQ(shipped.socket_path, defaults.socket_path);
+  EXPECT_EQ(shipped.socket_mode, defaults.socket_mode);
+  EXPECT_EQ(shipped.capacity, defaults.capacity);
+  EXPECT_EQ(shipped.backend, defaults.backend);
+  EXPECT_EQ(shipped.tenant_by, defaults.tenant_by);
+  EXPECT_EQ(shipped.default_tenant.weight, defaults.default_tenant.weight);
+  EXPECT_EQ(shipped.default_tenant.cap, defaults.default_tenant.cap);
+  EXPECT_EQ(shipped.max_clients, defaults.max_clients);
+  EXPECT_EQ(shipped.max_shared_bytes, defaults.max_shared_bytes);
+  EXPECT_EQ(shipped.max_pools_per_client, defaults.max_pools_per_client);
+  EXPECT_EQ(shipped.metrics, defaults.metrics);
+  EXPECT_TRUE(shipped.tenants.empty());
+}
+
+}  // namespace
+}  // namespace cleancache::daemon

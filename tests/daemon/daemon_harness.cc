@@ -1,0 +1,70 @@
+#include "daemon_harness.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <sys/stat.h>
+
+#include <filesystem>
+
+namespace cleancache::testing {
+
+daemon::DaemonConfig DaemonHarness::DefaultConfig() {
+  daemon::DaemonConfig config;
+  config.capacity = 64ull << 20;
+  config.backend = "zcache:segment=64K";
+  config.tenant_by = daemon::TenantBy::kProcess;
+  return config;
+}
+
+DaemonHarness::DaemonHarness(daemon::DaemonConfig config, daemon::StoreFactory factory, bool start)
+    : config_(std::move(config)), factory_(std::move(factory)) {
+  char pattern[] = "/tmp/cc-daemon-XXXXXX";
+  const char* dir = ::mkdtemp(pattern);
+  if (dir == nullptr) throw std::runtime_error("mkdtemp failed");
+  dir_ = dir;
+  ::chmod(dir, 0755);  // tests may connect as a second uid
+  socket_ = dir_ + "/tmem.sock";
+  config_.socket_path = socket_;
+  if (start) Start();
+}
+
+DaemonHarness::~DaemonHarness() {
+  Stop();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+std::string DaemonHarness::Spec(const std::string& extra) const {
+  return "tmem:" + socket_ + "?timeout_ms=5000&reconnect_ms=0" + (extra.empty() ? "" : "&" + extra);
+}
+
+void DaemonHarness::Stop() {
+  if (server_) server_->Stop();
+  server_.reset();
+}
+
+void DaemonHarness::Start() {
+  daemon::ServerOptions options;
+  options.config = config_;
+  options.store_factory = factory_;
+  options.rebalance_interval = std::chrono::milliseconds(100);
+  options.log = [this](const std::string& line) {
+    std::lock_guard lock(log_mutex_);
+    log_.push_back(line);
+  };
+  auto server = daemon::Server::Start(std::move(options));
+  if (!server.ok()) throw std::runtime_error("daemon did not start: " + server.status().ToString());
+  server_ = std::move(*server);
+}
+
+bool DaemonHarness::LogContains(const std::string& text) { return Log().find(text) != std::string::npos; }
+
+std::string DaemonHarness::Log() {
+  std::lock_guard lock(log_mutex_);
+  std::string all;
+  for (const auto& line : log_) all += line + "\n";
+  return all;
+}
+
+}  // namespace cleancache::testing
