@@ -12,6 +12,10 @@
 //    back to back), not one allocation per page; holes left by gets and
 //    invalidations are reclaimed by compaction when they pass
 //    `max_fragmentation` of the segment space.
+//  - Segments emptied by gets and invalidations stay mapped in an idle pool
+//    (at most a quarter of the capacity, counted as real memory) to be reused
+//    without page faults; they are the first memory given up when room is
+//    needed, and by Shrink/SetCapacity.
 //  - InvalidateInode costs O(pages of that file); ClosePool O(pages of that
 //    pool): neither scans the cache.
 // Thread safety: fully concurrent; pages are spread over independently

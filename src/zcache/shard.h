@@ -7,9 +7,10 @@
 //  - compressed data appended to segments (see segment.h), evicted whole in
 //    age order (segment CLOCK: objects hit since stored are slid together and
 //    their segment re-aged instead); a segment emptied by gets/invalidations
-//    is released at once; when holes pass a threshold the most fragmented
-//    segment is compacted in place (live objects slid down, tail given back),
-//    which needs no memory beyond what it frees.
+//    goes to a small idle pool for reuse, or back to the OS; when holes pass
+//    a threshold the most fragmented segment is compacted in place (live
+//    objects slid down, tail given back), which needs no memory beyond what
+//    it frees.
 // Every public method takes the shard mutex; none calls out while holding it
 // except the eviction listener, as its contract allows.
 #pragma once
@@ -137,7 +138,7 @@ class Shard {
   void EvictSameFilled();
   uint32_t OpenSegment();
   void ReleaseSegment(uint32_t segment);
-  void DropSpare();
+  void DropIdle();
   bool Fragmented() const;
   bool CompactOnce();
   bool FitsInHead(uint32_t object_bytes) const;
@@ -165,7 +166,8 @@ class Shard {
   std::vector<uint32_t> free_segment_slots_;
   std::deque<std::pair<uint32_t, uint64_t>> sealed_by_age_;  // (segment, age); stale if age differs
   uint32_t head_ = kNil;
-  uint32_t spare_ = kNil;  // an emptied segment kept mapped for the next head
+  std::vector<uint32_t> idle_;  // emptied segments kept mapped (and counted) for reuse
+  uint64_t idle_bytes_ = 0;     // their resident bytes
   uint64_t next_age_ = 1;
   uint64_t resident_bytes_ = 0;
   uint32_t same_filled_hand_ = 0;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <random>
@@ -83,7 +84,10 @@ TEST(DaemonMount, RestartUnderLoadGivesNoErrorsAndNoStaleData) {
         if (pread(fd, page.data(), kPage, p * kPage) != static_cast<ssize_t>(kPage)) ++errors;
         close(fd);
         ++reads;
-        if (page[0] < floor || page[0] != page[kPage / 8 - 1]) ++stale;
+        // A read racing a later write of the page may see a mix of it and
+        // older data (POSIX gives no atomicity); every word must still be at
+        // least the version acknowledged before the read began.
+        if (*std::min_element(page.begin(), page.end()) < floor) ++stale;
       }
     });
   }

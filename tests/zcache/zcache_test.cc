@@ -265,6 +265,31 @@ TEST(ZCache, ShrinkAndSetCapacityReleaseMemory) {
   EXPECT_EQ(b->Stats().capacity_bytes, 4u << 20);
 }
 
+// A drain by exclusive gets keeps emptied segments (at most a quarter of the
+// capacity) for reuse; Shrink gives them back first; reuse serves new puts.
+TEST(ZCache, DrainedSegmentsAreKeptForReuseWithinAQuarterOfCapacity) {
+  auto b = Make("zcache:capacity=16M,shards=1,segment=256K");
+  const uint64_t capacity = b->Stats().capacity_bytes;
+  auto pool = Pool(*b);
+  auto key = FileKey::FromInode(1, 1);
+  for (uint64_t i = 0; i < 2500; ++i) b->PutPage(pool, key, i, RandomPage(4096, i));
+  const uint64_t full = b->Stats().real_memory_bytes;
+  ASSERT_GT(full, capacity / 2);
+  std::vector<uint8_t> out(4096);
+  for (uint64_t i = 0; i < 2500; ++i) ASSERT_TRUE(b->GetPage(pool, key, i, out));
+  auto drained = b->Stats();
+  EXPECT_EQ(drained.pages_stored, 0u);
+  EXPECT_LT(drained.real_memory_bytes, full / 2);
+  EXPECT_GT(drained.real_memory_bytes, capacity / 8);  // the idle pool is there...
+  const uint64_t metadata = b->Shrink(0);               // ...and is the first to go
+  EXPECT_LT(metadata, capacity / 16);
+  for (uint64_t i = 0; i < 100; ++i) b->PutPage(pool, key, i, RandomPage(4096, 7 + i));
+  for (uint64_t i = 0; i < 100; ++i) {
+    ASSERT_TRUE(b->GetPage(pool, key, i, out));
+    ASSERT_EQ(out, RandomPage(4096, 7 + i));
+  }
+}
+
 class RecordingListener : public EvictionListener {
  public:
   void OnEvict(BackendPoolId pool, const FileKey& key, uint64_t index, std::span<const uint8_t> page) override {
