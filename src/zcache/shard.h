@@ -95,7 +95,7 @@ class Shard {
   static_assert(sizeof(Entry) == 32);
 
   struct FileRecord {
-    static constexpr uint32_t kInlineKey = 32;
+    static constexpr uint32_t kInlineKey = 16;  // (dev, ino) keys and ext4/xfs/tmpfs handles fit
     uint64_t hash = 0;  // FileKey hash mixed with the pool id
     BackendPoolId pool = 0;
     uint32_t type = 0;
