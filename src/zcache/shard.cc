@@ -261,39 +261,51 @@ void Shard::Put(BackendPoolId pool, const FileKey& key, uint64_t index, const Pr
   MaybeGrowPageBuckets();
 }
 
+// A compressed page is copied out under the lock and decompressed after it is
+// released: the lock is held for a ~2 KiB copy instead of a decompression,
+// which is what made two threads that meet in one shard wait for each other.
+// The get takes effect (exclusive removal, or the referenced mark) under the
+// lock, so it is ordered with puts and invalidations of the key as before.
 bool Shard::Get(BackendPoolId pool, const FileKey& key, uint64_t index, uint8_t* out, uint32_t out_size) {
-  std::lock_guard lock(mutex_);
-  PoolState* p = FindPool(pool);
-  if (p == nullptr) return false;
-  uint32_t f = FindFile(pool, key, FileHash(pool, key));
-  if (f == kNil) return false;
-  uint32_t e = FindPage(f, index);
-  if (e == kNil) return false;
-  Entry& en = entries_[e];
-  const uint32_t page_size = files_[f].page_size;
-  if (out_size != page_size) return false;
-  bool ok;
-  if (en.file & kSameFilled) {
-    FillPage(out, page_size, en.payload);
-    ok = true;
-  } else {
-    uint32_t owner, size;
-    const uint8_t* object = segments_[SegmentOf(en.payload)].base + OffsetOf(en.payload);
-    ReadObjectHeader(object, &owner, &size);
-    const uint8_t* data = object + kObjectHeaderBytes;
-    if (en.file & kRaw) {
-      ok = size == page_size;
-      if (ok) std::memcpy(out, data, size);
+  alignas(64) uint8_t copy[PageCodec::kMaxCompressedBytes];
+  uint32_t copied = 0;
+  {
+    std::lock_guard lock(mutex_);
+    PoolState* p = FindPool(pool);
+    if (p == nullptr) return false;
+    uint32_t f = FindFile(pool, key, FileHash(pool, key));
+    if (f == kNil) return false;
+    uint32_t e = FindPage(f, index);
+    if (e == kNil) return false;
+    Entry& en = entries_[e];
+    const uint32_t page_size = files_[f].page_size;
+    if (out_size != page_size) return false;
+    bool ok = true;
+    if (en.file & kSameFilled) {
+      FillPage(out, page_size, en.payload);
     } else {
-      ok = config_.codec->Decompress(data, size, out, page_size);
+      uint32_t owner, size;
+      const uint8_t* object = segments_[SegmentOf(en.payload)].base + OffsetOf(en.payload);
+      ReadObjectHeader(object, &owner, &size);
+      const uint8_t* data = object + kObjectHeaderBytes;
+      if (en.file & kRaw) {
+        ok = size == page_size;
+        if (ok) std::memcpy(out, data, size);
+      } else {
+        ok = size <= sizeof copy;
+        if (ok) std::memcpy(copy, data, copied = size);
+      }
     }
+    if (!ok || !p->shared) {
+      RemoveEntry(e);  // exclusive get, or a damaged object that must never be served
+    } else {
+      en.file |= kReferenced;
+    }
+    if (copied == 0) return ok;
   }
-  if (!ok || !p->shared) {
-    RemoveEntry(e);  // exclusive get, or a damaged object that must never be served
-  } else {
-    en.file |= kReferenced;
-  }
-  return ok;
+  if (config_.codec->Decompress(copy, copied, out, out_size)) return true;
+  InvalidatePage(pool, key, index);  // damaged: never to be served (a newer copy may go too: ephemeral)
+  return false;
 }
 
 void Shard::InvalidatePage(BackendPoolId pool, const FileKey& key, uint64_t index) {
