@@ -41,6 +41,7 @@ struct BenchData {
   // together) and drops it after.
   std::unique_ptr<Cleancache> cache;
   cleancache::PoolId pool = cleancache::kNoPool;
+  uint64_t mapped_before = 0;  // zcache's segments_mapped before a timed loop
 };
 
 // Thread t of n works on pages [begin, end).
@@ -138,10 +139,15 @@ void ZcachePutAtCapacity(benchmark::State& state, BenchData& data) {
     NewCache(data, state);
     data.spec = cold_spec;
     if (data.cache) PutAll(data, 0, data.corpus.page_count());
+    if (data.cache) data.mapped_before = data.cache->BackendStatistics().extra["segments_mapped"];
   }
   TimedPuts(state, data);
   if (state.thread_index() == 0) {
-    state.counters["evictions"] = static_cast<double>(data.cache->BackendStatistics().evictions);
+    const cleancache::BackendStats stats = data.cache->BackendStatistics();
+    state.counters["evictions"] = static_cast<double>(stats.evictions);
+    // Segments mapped (and so faulted in) during the timed puts: a cache at
+    // capacity should recycle the segments it evicts instead.
+    state.counters["new_segments"] = static_cast<double>(stats.extra.at("segments_mapped") - data.mapped_before);
     data.cache.reset();
   }
 }
@@ -194,9 +200,9 @@ void PrintVerdict(const char* what, double value, const char* op, double target,
   std::printf("  %-48s %8.3f  (target %s %.3f)  %s\n", what, value, op, target, met ? "MET" : "NOT MET");
 }
 
-void PrintSummary(const CollectingReporter& r, size_t pages) {
+void PrintSummary(const CollectingReporter& r, size_t pages, size_t files) {
   auto rate = [&r](const char* name, int threads) { return r.Get(name, threads, "bytes_per_second") / 1e6; };
-  std::printf("\nOne run, %zu pages. Rates in MB/s (10^6 bytes; the table above shows MiB/s):\n", pages);
+  std::printf("\nOne run, %zu pages of %zu files. Rates in MB/s (10^6 bytes; the table above shows MiB/s):\n", pages, files);
   std::printf("  %-22s %10s %10s\n", "", "1 thread", "2 threads");
   for (const char* name : {"lz4_compress", "lz4_decompress", "zcache_put", "zcache_put_at_capacity", "zcache_get"})
     std::printf("  %-22s %10.1f %10.1f\n", name, rate(name, 1), rate(name, 2));
@@ -277,7 +283,7 @@ int main(int argc, char** argv) {
   CollectingReporter reporter(isatty(STDOUT_FILENO) == 1 ? benchmark::ConsoleReporter::OO_Defaults
                                                          : benchmark::ConsoleReporter::OO_Tabular);
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  PrintSummary(reporter, data.corpus.page_count());
+  PrintSummary(reporter, data.corpus.page_count(), data.corpus.files().size());
   benchmark::Shutdown();
   return 0;
 }

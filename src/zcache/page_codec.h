@@ -1,9 +1,12 @@
 // PageCodec: compresses and decompresses single pages for zcache.
-// Thread-safe: zstd contexts come from a small internal pool, LZ4 needs none.
+// Thread-safe: LZ4 compression states are kept one per CPU, zstd contexts in
+// a small internal pool.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -11,6 +14,7 @@
 
 struct ZSTD_CCtx_s;
 struct ZSTD_DCtx_s;
+union LZ4_stream_u;
 
 namespace cleancache::zcache {
 
@@ -32,6 +36,17 @@ class PageCodec {
   bool Decompress(const uint8_t* src, size_t size, uint8_t* dst, size_t page_size) const;
 
  private:
+  // An LZ4 state (16 KiB) that stays initialised between pages, so that a
+  // page is compressed without zeroing a fresh one (what LZ4_compress_fast
+  // does on every call: measured ~3% of put time, and it evicts a third of
+  // L1). `busy` makes a slot single-owner; a thread that finds its CPU's
+  // slot taken (it migrated mid-call) falls back to a fresh state.
+  struct alignas(64) Lz4Slot {
+    std::atomic<bool> busy{false};
+    LZ4_stream_u* state = nullptr;
+  };
+  size_t CompressLz4(const uint8_t* src, size_t size, uint8_t* dst, size_t dst_capacity) const;
+
   ZSTD_CCtx_s* TakeCompressor() const;
   void ReturnCompressor(ZSTD_CCtx_s* ctx) const;
   ZSTD_DCtx_s* TakeDecompressor() const;
@@ -39,6 +54,8 @@ class PageCodec {
 
   const Codec codec_;
   const int level_;
+  std::unique_ptr<Lz4Slot[]> lz4_slots_;
+  unsigned lz4_slot_count_ = 0;
   mutable std::mutex pool_mutex_;
   mutable std::vector<ZSTD_CCtx_s*> compressors_;
   mutable std::vector<ZSTD_DCtx_s*> decompressors_;

@@ -12,9 +12,11 @@
 //    objects slid down, tail given back), which needs no memory beyond what
 //    it frees.
 // Every public method takes the shard mutex; none calls out while holding it
-// except the eviction listener, as its contract allows.
+// except the eviction listener, as its contract allows. Get decompresses
+// after releasing it, from segment bytes pinned by outside_readers_.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <mutex>
@@ -47,6 +49,7 @@ struct ShardCounters {
   uint64_t segment_used_bytes = 0;  // appended, not yet reclaimed
   uint64_t segment_live_bytes = 0;  // still referenced
   uint64_t compactions = 0;
+  uint64_t segments_mapped = 0;  // fresh mappings (each faulted in as it fills): recycling keeps this flat
   uint64_t invalidate_steps = 0;  // records visited by InvalidateFile/RemovePool: their cost
 };
 
@@ -133,7 +136,7 @@ class Shard {
   // Memory
   uint64_t RealBytes() const;
   uint64_t GrowthFor(uint32_t object_bytes, bool new_file) const;
-  bool EvictOne();
+  bool EvictOne(bool keep_idle_head);
   void EvictSegment(uint32_t segment);
   void EvictSameFilled();
   uint32_t OpenSegment();
@@ -148,10 +151,13 @@ class Shard {
   void SlideLiveObjects(uint32_t segment, Sweep sweep);
   uint8_t* AppendObject(uint32_t entry, const uint8_t* data, uint32_t size, uint64_t* payload);
   void NotifyEvicted(uint32_t entry);
+  void WaitForOutsideReaders() const;
   void MaybeGrowPageBuckets();
   void MaybeGrowFileBuckets();
 
   std::mutex mutex_;
+  // Gets decompressing straight from a segment after dropping the lock.
+  std::atomic<uint32_t> outside_readers_{0};
   ShardConfig config_;
   EvictionListener* listener_ = nullptr;
 

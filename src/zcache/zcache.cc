@@ -131,7 +131,7 @@ class ZCache final : public Backend {
 
   BackendStats Stats() const override {
     BackendStats st;
-    uint64_t used = 0, live = 0, compactions = 0, invalidate_steps = 0;
+    uint64_t used = 0, live = 0, compactions = 0, invalidate_steps = 0, segments_mapped = 0;
     for (auto& s : shards_) {
       auto c = s->Counters();
       st.pages_stored += c.pages;
@@ -145,6 +145,7 @@ class ZCache final : public Backend {
       live += c.segment_live_bytes;
       compactions += c.compactions;
       invalidate_steps += c.invalidate_steps;
+      segments_mapped += c.segments_mapped;
     }
     st.capacity_bytes = options_.capacity;
     st.rejected_incompressible = rejected_.load(std::memory_order_relaxed);
@@ -154,6 +155,7 @@ class ZCache final : public Backend {
     st.extra["fragmentation_permille"] = used == 0 ? 0 : (used - live) * 1000 / used;
     st.extra["compactions"] = compactions;
     st.extra["invalidate_steps"] = invalidate_steps;
+    st.extra["segments_mapped"] = segments_mapped;
     st.extra["shards"] = shards_.size();
     st.extra["segment_size"] = options_.segment_bytes;
     return st;

@@ -290,6 +290,29 @@ TEST(ZCache, DrainedSegmentsAreKeptForReuseWithinAQuarterOfCapacity) {
   }
 }
 
+// A cache at capacity makes room for a new head by evicting its oldest
+// segment and reusing that memory, already faulted in: it does not unmap it
+// and map (and fault in, and zero) a fresh one per segment of puts.
+TEST(ZCache, ACacheAtCapacityRecyclesItsSegments) {
+  auto b = Make("zcache:capacity=64M,shards=8,segment=1M");
+  const uint64_t capacity = b->Stats().capacity_bytes;
+  auto pool = Pool(*b);
+  uint64_t i = 0;
+  for (; b->Stats().evictions == 0; ++i) b->PutPage(pool, FileKey::FromInode(1, i % 7), i, TextPage(4096, i));
+  const uint64_t mapped = b->Stats().extra.at("segments_mapped");
+  const uint64_t first = i;
+  for (; i < first + 40'000; ++i) {  // ~10x the capacity in compressed text
+    b->PutPage(pool, FileKey::FromInode(1, i % 7), i, TextPage(4096, i));
+    ASSERT_LE(b->Stats().real_memory_bytes, capacity);
+  }
+  const BackendStats after = b->Stats();
+  EXPECT_GT(after.evictions, 20'000u);
+  EXPECT_LE(after.extra.at("segments_mapped") - mapped, 2u) << "one per shard at most, while the shard settles";
+  std::vector<uint8_t> out(4096);
+  ASSERT_TRUE(b->GetPage(pool, FileKey::FromInode(1, (i - 1) % 7), i - 1, out));
+  EXPECT_EQ(out, TextPage(4096, i - 1));
+}
+
 class RecordingListener : public EvictionListener {
  public:
   void OnEvict(BackendPoolId pool, const FileKey& key, uint64_t index, std::span<const uint8_t> page) override {
