@@ -71,10 +71,6 @@ TEST(ZCacheConcurrency, ThreadsKeepTheirOwnLastWritesUnderEviction) {
   EXPECT_LE(backend->Stats().real_memory_bytes, capacity);
 }
 
-// Gets decompress outside the shard lock, straight from segment memory;
-// compaction slides those bytes. Readers hammer pages of a shared pool that
-// stay cached the whole time (every get must hit, with the right bytes)
-// while a writer keeps punching holes next to them and compacting.
 // ~1.5 KiB compressed (random letters, then a repeat of them), so that a
 // few hundred pages fill several segments.
 std::vector<uint8_t> BulkyPageFor(uint64_t key, uint64_t version) {
@@ -85,6 +81,10 @@ std::vector<uint8_t> BulkyPageFor(uint64_t key, uint64_t version) {
   return page;
 }
 
+// Gets decompress outside the shard lock, straight from segment memory;
+// compaction slides those bytes. Readers hammer pages of a shared pool that
+// stay cached the whole time (every get must hit, with the right bytes)
+// while a writer keeps punching holes next to them and compacting.
 TEST(ZCacheConcurrency, CompactionNeverMovesBytesAGetIsReading) {
   auto made = CreateBackend("zcache:capacity=64M,shards=1,segment=64K,max_fragmentation=10");
   ASSERT_TRUE(made.ok());
