@@ -2,17 +2,32 @@
 // one loopback memcached (started here unless --server is given):
 //   raw set / raw get          page-sized values, binary protocol, same client
 //                              behaviours as the backend, reused result buffer
-//   backend put / get          memcached:// with encryption (default), and
-//                              with insecure_plaintext=1; shared pool, so a
-//                              get is one round trip like the raw get
-//   32 single gets vs one multi-get of 32, raw and backend
-// Each figure is the median of --rounds interleaved passes over the corpus.
+//   backend put / get          memcached:// with encryption (default), with
+//                              insecure_plaintext=1, and with that plus
+//                              compress=none (what LZ4 costs); shared pool, so
+//                              a get is one round trip like the raw get
+//   32 single gets vs one multi-get of 32, raw and backend, and on a private
+//                              pool (exclusive gets: every hit is deleted too)
+// Each rate is the median of --rounds interleaved passes over the corpus.
+// A ratio is taken within each round (both sides ran interleaved, under the
+// same load) and reported as the median of the rounds with their range.
 // Prints pages/s and the ratios the project targets (docs/PERFORMANCE.md).
 //
 // Flags: --pages=N (default 8192), --rounds=R (default 5), --server=host:port,
-//        --synthetic (synthetic half-compressible pages instead of machine files).
+//        --synthetic (synthetic half-compressible pages instead of machine files),
+//        --pin=split|same|none: where memcached and this client run.
+//        `split` (the default when this bench starts the server): memcached
+//        on CPU 1, client on CPU 0, the model of a remote tier, whose server
+//        does not share the client's CPU; `same`: both on CPU 0, which
+//        serialises client and server work, so the client's own CPU cost
+//        (compression, sealing) shows in full: the conservative figure;
+//        `none`: wherever the scheduler puts them. Unpinned, the scheduler
+//        moves them between sharing a CPU (a quick hand-off per request) and
+//        not (a cross-CPU wake-up, ~1.5x slower), and whole variants jump
+//        between the two: ratios swing by 2x.
 #include <libmemcached/memcached.h>
 
+#include <sched.h>
 #include <time.h>
 
 #include <algorithm>
@@ -44,6 +59,7 @@ struct Options {
   int rounds = 5;
   std::string server;
   bool synthetic = false;
+  std::string pin;  // "same", "split" or "none"; empty: "same" unless --server
 };
 
 Options ParseFlags(int argc, char** argv) {
@@ -55,8 +71,9 @@ Options ParseFlags(int argc, char** argv) {
     else if (arg.starts_with("--rounds=")) options.rounds = std::stoi(value("--rounds="));
     else if (arg.starts_with("--server=")) options.server = value("--server=");
     else if (arg == "--synthetic") options.synthetic = true;
+    else if (arg == "--pin=same" || arg == "--pin=split" || arg == "--pin=none") options.pin = value("--pin=");
     else {
-      std::fprintf(stderr, "unknown flag %s\n(flags: --pages=N --rounds=R --server=host:port --synthetic)\n",
+      std::fprintf(stderr, "unknown flag %s\n(flags: --pages=N --rounds=R --server=host:port --synthetic --pin=split|same|none)\n",
                    arg.c_str());
       std::exit(2);
     }
@@ -87,20 +104,15 @@ class RawClient {
     return memcached_set(handle_, key.data(), key.size(), reinterpret_cast<const char*>(value.data()), value.size(), 0,
                          0) == MEMCACHED_SUCCESS;
   }
-  // Fetches `keys` in one request; copies each value found into `out`.
-  size_t Get(const std::vector<std::string>& keys, std::span<uint8_t> out, size_t page_size) {
-    std::vector<const char*> pointers;
-    std::vector<size_t> lengths;
-    for (const auto& key : keys) {
-      pointers.push_back(key.data());
-      lengths.push_back(key.size());
-    }
-    if (memcached_mget(handle_, pointers.data(), lengths.data(), keys.size()) != MEMCACHED_SUCCESS) return 0;
+  // Fetches `count` keys in one request; copies each value found into `out`.
+  size_t Get(const char* const* keys, const size_t* lengths, size_t count, std::span<uint8_t> out,
+             size_t page_size) {
+    if (memcached_mget(handle_, keys, lengths, count) != MEMCACHED_SUCCESS) return 0;
     size_t found = 0;
     memcached_return_t rc;
     while (memcached_fetch_result(handle_, &result_, &rc)) {
       size_t n = std::min(memcached_result_length(&result_), page_size);
-      std::memcpy(out.data() + (found % keys.size()) * page_size, memcached_result_value(&result_), n);
+      std::memcpy(out.data() + (found % count) * page_size, memcached_result_value(&result_), n);
       ++found;
     }
     return found;
@@ -122,16 +134,35 @@ double Median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
+bool PinTo(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Options options = ParseFlags(argc, argv);
   std::unique_ptr<cleancache::testing::MemcachedServer> server;
   std::string address = options.server;
+  // Pinning: the server inherits its CPU from this process at fork; then the
+  // client moves to CPU 0.
+  if (options.pin.empty()) options.pin = address.empty() ? "split" : "none";
+  const bool pinned = options.pin != "none";
+  if (pinned && !PinTo(options.pin == "split" ? 1 : 0)) {
+    std::fprintf(stderr, "--pin: cannot pin the server\n");
+    return 1;
+  }
   if (address.empty()) {
     server = cleancache::testing::MemcachedServer::Start(1024);
     if (!server) return 1;
     address = server->address();
+  }
+  if (pinned && !PinTo(0)) {
+    std::fprintf(stderr, "--pin: cannot pin the client to CPU 0\n");
+    return 1;
   }
 
   cleancache::Result<cleancache::PageCorpus> corpus =
@@ -153,7 +184,11 @@ int main(int argc, char** argv) {
   };
   std::vector<BackendUnderTest> backends;
   const std::tuple<const char*, const char*, bool> variants[] = {
-      {"encrypted", "", true}, {"plaintext", "?insecure_plaintext=1", true}, {"private encrypted", "", false}};
+      {"encrypted", "", true},
+      {"plaintext", "?insecure_plaintext=1", true},
+      // Not a default: shows what LZ4 costs (and saves) next to plaintext.
+      {"uncompressed plaintext", "?insecure_plaintext=1&compress=none", true},
+      {"private encrypted", "", false}};
   for (auto [label, extra, shared] : variants) {
     auto backend = cleancache::CreateBackend("memcached://" + address + extra);
     if (!backend.ok()) {
@@ -182,6 +217,12 @@ int main(int argc, char** argv) {
   RawClient raw(address);
   std::vector<std::string> raw_keys;
   for (size_t i = 0; i < pages; ++i) raw_keys.push_back("raw:" + std::to_string(i));
+  std::vector<const char*> raw_key_pointers;
+  std::vector<size_t> raw_key_lengths;
+  for (const std::string& key : raw_keys) {
+    raw_key_pointers.push_back(key.data());
+    raw_key_lengths.push_back(key.size());
+  }
   std::vector<uint8_t> out(kBatch * page_size), hit(kBatch);
 
   // The machine is shared and noisy, so the variants are interleaved in
@@ -221,21 +262,15 @@ int main(int argc, char** argv) {
                   }});
   auto raw_single_gets = [&](size_t begin, size_t end) {
     uint64_t found = 0;
-    std::vector<std::string> one(1);
-    for (size_t i = begin; i < end; ++i) {
-      one[0] = raw_keys[i];
-      found += raw.Get(one, out, page_size);
-    }
+    for (size_t i = begin; i < end; ++i) found += raw.Get(&raw_key_pointers[i], &raw_key_lengths[i], 1, out, page_size);
     return found;
   };
   gets.push_back({"raw get", raw_single_gets});
   single_gets.push_back({"raw 32 single gets", raw_single_gets});
   multi_gets.push_back({"raw multi-get x32", [&](size_t begin, size_t end) {
                           uint64_t found = 0;
-                          std::vector<std::string> batch(kBatch);
                           for (size_t i = begin; i < end; i += kBatch) {
-                            std::copy_n(raw_keys.begin() + static_cast<std::ptrdiff_t>(i), kBatch, batch.begin());
-                            found += raw.Get(batch, out, page_size);
+                            found += raw.Get(&raw_key_pointers[i], &raw_key_lengths[i], kBatch, out, page_size);
                           }
                           return found;
                         }});
@@ -290,39 +325,57 @@ int main(int argc, char** argv) {
     run_phase(multi_gets, passes_pages);
   }
 
-  std::printf("memcached bench: %zu pages of %zu bytes (%s corpus), %d rounds, server %s\n", pages, page_size,
-              options.synthetic ? "synthetic" : "machine", options.rounds, address.c_str());
+  std::printf("memcached bench: %zu pages of %zu bytes (%s corpus), %d rounds, server %s%s\n", pages, page_size,
+              options.synthetic ? "synthetic" : "machine", options.rounds, address.c_str(),
+              !pinned ? ", unpinned"
+              : options.pin == "split" ? ", server on CPU 1, client on CPU 0"
+                                       : ", server and client on CPU 0");
   std::printf("%-34s %12s %18s %8s\n", "operation", "pages/s", "client CPU us/page", "hits");
   for (auto& [name, values] : rate) {
     std::printf("%-34s %12.0f %18.2f %8lu\n", name.c_str(), Median(values), Median(cpu_per_page[name]) * 1e6,
                 static_cast<unsigned long>(hits[name]));
   }
-  auto ratio = [&](const std::string& a, const std::string& b) { return Median(rate[a]) / Median(rate[b]); };
+  // Per round: both sides of a ratio ran interleaved in that round.
+  auto per_round = [&](auto ratio_of_round) {
+    std::vector<double> ratios;
+    for (int r = 0; r < options.rounds; ++r) ratios.push_back(ratio_of_round(static_cast<size_t>(r)));
+    return ratios;
+  };
+  auto ratio = [&](const std::string& a, const std::string& b) {
+    return per_round([&](size_t r) { return rate[a][r] / rate[b][r]; });
+  };
   auto both = [&](const std::string& label) {
     // A put and a get of every page, against the raw set and get of it.
-    double ours = 1 / (1 / Median(rate[label + " put"]) + 1 / Median(rate[label + " get"]));
-    double theirs = 1 / (1 / Median(rate["raw set"]) + 1 / Median(rate["raw get"]));
-    return ours / theirs;
+    return per_round([&](size_t r) {
+      double ours = 1 / (1 / rate[label + " put"][r] + 1 / rate[label + " get"][r]);
+      double theirs = 1 / (1 / rate["raw set"][r] + 1 / rate["raw get"][r]);
+      return ours / theirs;
+    });
   };
-  std::printf("\nratios (target)\n");
-  std::printf("encrypted put / raw set            %5.2f\n", ratio("encrypted put", "raw set"));
-  std::printf("encrypted get / raw get            %5.2f\n", ratio("encrypted get", "raw get"));
-  std::printf("encrypted put+get / raw set+get    %5.2f  (>= 0.80)\n", both("encrypted"));
-  std::printf("plaintext put / raw set            %5.2f\n", ratio("plaintext put", "raw set"));
-  std::printf("plaintext get / raw get            %5.2f\n", ratio("plaintext get", "raw get"));
-  std::printf("plaintext put+get / raw set+get    %5.2f  (>= 0.90)\n", both("plaintext"));
-  std::printf("raw multi-get x32 / 32 gets        %5.2f\n", ratio("raw multi-get x32", "raw 32 single gets"));
-  std::printf("encrypted multi-get x32 / 32 gets  %5.2f  (>= 5)\n",
-              ratio("encrypted multi-get x32", "encrypted 32 single gets"));
-  std::printf("plaintext multi-get x32 / 32 gets  %5.2f  (>= 5)\n",
-              ratio("plaintext multi-get x32", "plaintext 32 single gets"));
-  std::printf("private (exclusive) multi-get x32 / 32 gets  %5.2f\n",
-              ratio("private encrypted multi-get x32", "private encrypted 32 single gets"));
+  auto show = [&](const char* name, const std::vector<double>& ratios, const char* target) {
+    auto [low, high] = std::minmax_element(ratios.begin(), ratios.end());
+    std::printf("%-44s %6.2f  [%5.2f .. %5.2f]  %s\n", name, Median(ratios), *low, *high, target);
+  };
+  std::printf("\nratios: median of rounds [min .. max] (target)\n");
+  show("encrypted put / raw set", ratio("encrypted put", "raw set"), "");
+  show("encrypted get / raw get", ratio("encrypted get", "raw get"), "");
+  show("encrypted put+get / raw set+get", both("encrypted"), "(>= 0.80)");
+  show("plaintext put / raw set", ratio("plaintext put", "raw set"), "");
+  show("plaintext get / raw get", ratio("plaintext get", "raw get"), "");
+  show("plaintext put+get / raw set+get", both("plaintext"), "(>= 0.90)");
+  show("uncompressed plaintext put+get / raw", both("uncompressed plaintext"), "(compress=none: reference)");
+  show("raw multi-get x32 / 32 gets", ratio("raw multi-get x32", "raw 32 single gets"), "");
+  show("encrypted multi-get x32 / 32 gets", ratio("encrypted multi-get x32", "encrypted 32 single gets"), "(>= 5)");
+  show("plaintext multi-get x32 / 32 gets", ratio("plaintext multi-get x32", "plaintext 32 single gets"), "(>= 5)");
+  show("private multi-get x32 / 32 gets", ratio("private encrypted multi-get x32", "private encrypted 32 single gets"),
+       "(>= 5)");
   for (auto& b : backends) {
     auto stats = b.backend->Stats();
-    std::printf("%s: put_failures %lu get_failures %lu generation_bumps %lu auth_failures %lu sent_bytes %lu\n",
+    std::printf("%s: put_failures %lu get_failures %lu delete_failures %lu generation_bumps %lu auth_failures %lu "
+                "sent_bytes %lu\n",
                 b.label.c_str(), static_cast<unsigned long>(stats.extra["put_failures"]),
                 static_cast<unsigned long>(stats.extra["get_failures"]),
+                static_cast<unsigned long>(stats.extra["delete_failures"]),
                 static_cast<unsigned long>(stats.extra["generation_bumps"]),
                 static_cast<unsigned long>(stats.extra["auth_failures"]),
                 static_cast<unsigned long>(stats.extra["sent_bytes"]));

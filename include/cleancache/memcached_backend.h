@@ -18,8 +18,12 @@
 //  - A get returns data only if its file's generation is unchanged after the
 //    fetch, so an InvalidateInode that completes during the round trip makes
 //    the get miss rather than return the page it just invalidated.
-//  - Private pools: a hit is deleted from the server (one extra request per
-//    hit); a failed delete bumps the file's generation instead.
+//  - Private pools: a hit is deleted from the server. The deletes of one get
+//    or multi-get leave together and cost one more round trip (to all their
+//    servers at once), whatever the number of hits; unless every one is
+//    acknowledged, the file's generation is bumped instead.
+//  - A connection on which a request failed is closed before it is reused,
+//    so a reply left unread by the failure is never taken for another's.
 // Pools live in this object: a shared pool is shared by the callers of this
 // backend object, not across processes (each process has its own keys).
 // Thread safety: fully concurrent; connections come from a bounded set of

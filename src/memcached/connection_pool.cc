@@ -11,6 +11,8 @@ ConnectionPool::~ConnectionPool() {
   for (auto& connection : all_) {
     memcached_result_free(&connection->result);
     memcached_free(connection->handle);
+    memcached_result_free(&connection->delete_result);
+    memcached_free(connection->delete_handle);
   }
   if (master_) memcached_free(master_);
 }
@@ -57,11 +59,20 @@ ConnectionPool::Lease ConnectionPool::Acquire() {
     auto connection = std::make_unique<Connection>();
     connection->handle = memcached_clone(nullptr, master_);
     if (!connection->handle) return {};
+    connection->delete_handle = memcached_clone(nullptr, master_);
+    if (!connection->delete_handle ||
+        memcached_behavior_set(connection->delete_handle, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS, 1) != MEMCACHED_SUCCESS) {
+      memcached_free(connection->handle);
+      if (connection->delete_handle) memcached_free(connection->delete_handle);
+      return {};
+    }
     memcached_result_create(connection->handle, &connection->result);
+    memcached_result_create(connection->delete_handle, &connection->delete_result);
     idle_.push_back(connection.get());
     all_.push_back(std::move(connection));
   }
-  if (!returned_.wait_for(lock, std::chrono::milliseconds(options_.timeout_ms), [&] { return !idle_.empty(); })) {
+  if (idle_.empty() &&
+      !returned_.wait_for(lock, std::chrono::milliseconds(options_.timeout_ms), [&] { return !idle_.empty(); })) {
     return {};
   }
   Connection* connection = idle_.back();
@@ -70,6 +81,13 @@ ConnectionPool::Lease ConnectionPool::Acquire() {
 }
 
 void ConnectionPool::Release(Connection* connection) {
+  if (connection->broken) {
+    // Outside the pool lock: closing may wait for a send on a stuck server.
+    // The next request on this handle reconnects.
+    memcached_quit(connection->handle);
+    memcached_quit(connection->delete_handle);
+    connection->broken = false;
+  }
   {
     std::lock_guard lock(mutex_);
     idle_.push_back(connection);
@@ -104,8 +122,13 @@ std::string ConnectionPool::ServerList() const {
   std::string list;
   for (const MemcachedServer& server : options_.servers) {
     if (!list.empty()) list += ',';
-    list += server.host + ":" + std::to_string(server.port);
-    if (server.weight != 1) list += ":" + std::to_string(server.weight);
+    list += server.host;
+    list += ':';
+    list += std::to_string(server.port);
+    if (server.weight != 1) {
+      list += ':';
+      list += std::to_string(server.weight);
+    }
   }
   return list;
 }

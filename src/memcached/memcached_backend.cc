@@ -10,12 +10,13 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cstring>
 #include <mutex>
 #include <shared_mutex>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
-#include <vector>
 
 #include "memcached/connection_pool.h"
 #include "memcached/generation_table.h"
@@ -24,12 +25,17 @@
 namespace cleancache {
 namespace {
 
+using memcached::Connection;
 using memcached::ConnectionPool;
 using memcached::GenerationTable;
+using memcached::KeyTable;
 using memcached::PageSealer;
 using MemcachedKey = char[PageSealer::kKeyChars];
 
 constexpr size_t kGetStripes = 256;
+// A file's pages share a get stripe in blocks of this many, so a readahead
+// batch takes one or two stripe locks rather than one per page.
+constexpr uint64_t kPagesPerStripe = 32;
 
 // What a value is sealed for: pool instance, file generation, file, index.
 class Binding {
@@ -69,8 +75,45 @@ struct Pool {
   std::array<uint8_t, 16> nonce{};  // makes keys unique to this pool instance
   PageSealer sealer;
   GenerationTable generations;
-  // Private pools: serialises the get-then-delete of one page.
+  // Private pools: serialise the get-then-delete of a page (StripeLocks).
   std::array<std::mutex, kGetStripes> get_stripes;
+};
+
+// Holds the get stripes of pages [first, first + count) of one file, taken in
+// stripe order (so two batches cannot deadlock) and released on destruction.
+class StripeLocks {
+ public:
+  StripeLocks(Pool& pool, const FileKey& key, uint64_t first, size_t count) : stripes_(pool.get_stripes) {
+    const uint64_t first_block = first / kPagesPerStripe;
+    const uint64_t last_block = (first + count - 1) / kPagesPerStripe;
+    if (last_block - first_block >= kGetStripes) {
+      held_.fill(~uint64_t{0});  // a batch this long may need any stripe
+    } else {
+      for (uint64_t block = first_block; block <= last_block; ++block) {
+        size_t stripe = StripeOf(key, block);
+        held_[stripe / 64] |= uint64_t{1} << (stripe % 64);
+      }
+    }
+    ForEachHeld([&](size_t stripe) { stripes_[stripe].lock(); });
+  }
+  ~StripeLocks() {
+    ForEachHeld([&](size_t stripe) { stripes_[stripe].unlock(); });
+  }
+  StripeLocks(const StripeLocks&) = delete;
+  StripeLocks& operator=(const StripeLocks&) = delete;
+
+ private:
+  static size_t StripeOf(const FileKey& key, uint64_t block) {
+    return static_cast<size_t>((key.hash() ^ (block * 0x9E3779B97F4A7C15ull)) >> 40) % kGetStripes;
+  }
+  template <typename Fn>
+  void ForEachHeld(Fn fn) const {
+    for (size_t word = 0; word < held_.size(); ++word) {
+      for (uint64_t bits = held_[word]; bits != 0; bits &= bits - 1) fn(word * 64 + std::countr_zero(bits));
+    }
+  }
+  std::array<std::mutex, kGetStripes>& stripes_;
+  std::array<uint64_t, kGetStripes / 64> held_{};
 };
 
 struct Counters {
@@ -142,54 +185,40 @@ class MemcachedBackend final : public Backend {
     std::shared_ptr<Pool> pool = Find(id);
     if (!pool || count == 0 || hit.size() < count || pages.size() != count * pool->config.page_size) return 0;
     const uint64_t generation = pool->generations.Get(key.hash());
-
-    Binding binding(pool->nonce, generation, key);
-    std::vector<std::array<char, PageSealer::kKeyChars>> names(count);
-    std::vector<const char*> name_pointers(count);
-    std::vector<size_t> name_lengths(count, PageSealer::kKeyChars);
-    for (size_t i = 0; i < count; ++i) {
-      pool->sealer.KeyFor(binding.ForIndex(first + i), reinterpret_cast<MemcachedKey&>(names[i]));
-      name_pointers[i] = names[i].data();
-    }
-
-    // Private pools: the stripes make get-then-delete atomic per page.
-    std::vector<size_t> stripes;
-    if (!pool->config.shared) {
-      for (size_t i = 0; i < count; ++i) stripes.push_back(StripeOf(key, first + i));
-      std::sort(stripes.begin(), stripes.end());
-      stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
-      for (size_t stripe : stripes) pool->get_stripes[stripe].lock();
-    }
-
     ConnectionPool::Lease connection = connections_->Acquire();
-    size_t hits = 0;
-    bool failed = false;
     if (!connection) {
       ++counters_.no_connection;
-      failed = true;
-    } else {
-      failed = !FetchAndOpen(*pool, connection, binding, first, count, names, name_pointers, name_lengths, pages, hit,
-                             hits);
+      Bump(*pool, key);  // this miss must stay a miss: the pages may still be out there
+      return 0;
     }
-    // A get overlapping an invalidation of this file must not return data.
-    if (hits > 0 && pool->generations.Get(key.hash()) != generation) {
-      ++counters_.raced_invalidations;
-      std::fill(hit.begin(), hit.begin() + static_cast<std::ptrdiff_t>(count), 0);
-      hits = 0;
-    }
-    if (hits > 0 && !pool->config.shared) {
-      for (size_t i = 0; i < count; ++i) {
-        if (!hit[i]) continue;
-        memcached_return_t rc = memcached_delete(connection->handle, names[i].data(), names[i].size(), 0);
-        if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND) {
-          ++counters_.delete_failures;
-          failed = true;
-        }
+
+    Binding binding(pool->nonce, generation, key);
+    KeyTable& keys = connection->keys;
+    keys.Resize(count);
+    for (size_t i = 0; i < count; ++i) pool->sealer.KeyFor(binding.ForIndex(first + i), keys.name(i));
+
+    size_t hits = 0;
+    bool failed = false;
+    {
+      // Private pools: the stripes make get-then-delete atomic per page.
+      std::optional<StripeLocks> stripes;
+      if (!pool->config.shared) stripes.emplace(*pool, key, first, count);
+      failed = !FetchAndOpen(*pool, *connection, binding, first, count, pages, hit, hits);
+      // A get overlapping an invalidation of this file must not return data.
+      if (hits > 0 && pool->generations.Get(key.hash()) != generation) {
+        ++counters_.raced_invalidations;
+        std::fill(hit.begin(), hit.begin() + static_cast<std::ptrdiff_t>(count), 0);
+        hits = 0;
       }
+      // After a failed fetch the bump below already makes every copy
+      // unreachable, so only a clean fetch needs its hits deleted.
+      if (!failed && hits > 0 && !pool->config.shared) failed = !DeleteTakenPages(*connection, hit.first(count));
     }
-    for (auto it = stripes.rbegin(); it != stripes.rend(); ++it) pool->get_stripes[*it].unlock();
-    // A page we could not read or remove might reappear later: forbid it.
-    if (failed) Bump(*pool, key);
+    if (failed) {
+      // A page we could not read or remove might reappear later: forbid it.
+      connection.MarkBroken();
+      Bump(*pool, key);
+    }
     counters_.hits += hits;
     return hits;
   }
@@ -212,23 +241,29 @@ class MemcachedBackend final : public Backend {
       return;
     }
     bool failed = false;
+    uint64_t stored = 0, sent_bytes = 0;
     for (size_t i = 0; i < count; ++i) {
       std::span<const uint8_t> b = binding.ForIndex(first + i);
       MemcachedKey name;
       pool->sealer.KeyFor(b, name);
-      pool->sealer.Seal(b, pages.subspan(i * page_size, page_size), connection->scratch, connection->value);
-      memcached_return_t rc =
-          memcached_set(connection->handle, name, sizeof name, reinterpret_cast<const char*>(connection->value.data()),
-                        connection->value.size(), static_cast<time_t>(options_.expire_seconds), 0);
+      std::span<const uint8_t> value = pool->sealer.Seal(b, pages.subspan(i * page_size, page_size), connection->sealing);
+      memcached_return_t rc = memcached_set(connection->handle, name, sizeof name,
+                                            reinterpret_cast<const char*>(value.data()), value.size(),
+                                            static_cast<time_t>(options_.expire_seconds), 0);
       if (rc == MEMCACHED_SUCCESS) {
-        ++counters_.stored;
-        counters_.sent_bytes += connection->value.size();
+        ++stored;
+        sent_bytes += value.size();
       } else {
         ++counters_.put_failures;
         failed = true;
       }
     }
-    if (failed) Bump(*pool, key);
+    counters_.stored += stored;
+    counters_.sent_bytes += sent_bytes;
+    if (failed) {
+      connection.MarkBroken();
+      Bump(*pool, key);
+    }
   }
 
   void InvalidatePage(BackendPoolId id, const FileKey& key, uint64_t index) override {
@@ -242,6 +277,7 @@ class MemcachedBackend final : public Backend {
         connection ? memcached_delete(connection->handle, name, sizeof name, 0) : MEMCACHED_CONNECTION_FAILURE;
     if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND) {
       ++counters_.delete_failures;
+      if (connection) connection.MarkBroken();
       Bump(*pool, key);
     }
   }
@@ -284,10 +320,6 @@ class MemcachedBackend final : public Backend {
     return it == pools_.end() ? nullptr : it->second;
   }
 
-  static size_t StripeOf(const FileKey& key, uint64_t index) {
-    return static_cast<size_t>((key.hash() ^ (index * 0x9E3779B97F4A7C15ull)) >> 40) % kGetStripes;
-  }
-
   void Bump(Pool& pool, const FileKey& key) {
     ++counters_.generation_bumps;
     pool.generations.Bump(key.hash());
@@ -295,49 +327,93 @@ class MemcachedBackend final : public Backend {
 
   // One multi-get round trip; fills hit[] for authentic values. False when a
   // server did not answer properly (some pages may still have been read).
-  bool FetchAndOpen(Pool& pool, ConnectionPool::Lease& connection, Binding& binding, uint64_t first, size_t count,
-                    const std::vector<std::array<char, PageSealer::kKeyChars>>& names,
-                    const std::vector<const char*>& name_pointers, const std::vector<size_t>& name_lengths,
+  bool FetchAndOpen(Pool& pool, Connection& connection, Binding& binding, uint64_t first, size_t count,
                     std::span<uint8_t> pages, std::span<uint8_t> hit, size_t& hits) {
     const size_t page_size = pool.config.page_size;
-    memcached_st* handle = connection->handle;
-    memcached_return_t rc = memcached_mget(handle, name_pointers.data(), name_lengths.data(), count);
+    const KeyTable& keys = connection.keys;
+    memcached_st* handle = connection.handle;
+    memcached_return_t rc = memcached_mget(handle, keys.pointers(), keys.lengths(), count);
     bool ok = rc == MEMCACHED_SUCCESS;
     if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_SOME_ERRORS) {
       ++counters_.get_failures;
       return false;
     }
-    std::unordered_map<std::string_view, size_t> slot_of;
-    if (count > 1) {
-      slot_of.reserve(count);
-      for (size_t i = 0; i < count; ++i) slot_of.emplace(std::string_view(names[i].data(), names[i].size()), i);
-    }
+    // A server returns its hits in request order, so each result's slot is
+    // found by scanning on from the previous one: O(1) per result unless
+    // several servers' replies interleave.
+    size_t expected_slot = 0;
     // Bounded by the servers' replies: one result per key at most, then END.
     for (size_t results = 0; results <= count; ++results) {
-      memcached_result_st* result = memcached_fetch_result(handle, &connection->result, &rc);
+      memcached_result_st* result = memcached_fetch_result(handle, &connection.result, &rc);
       if (!result) break;
       std::string_view name(memcached_result_key_value(result), memcached_result_key_length(result));
-      size_t slot = 0;
-      if (count > 1) {
-        auto it = slot_of.find(name);
-        if (it == slot_of.end()) continue;
-        slot = it->second;
-      } else if (name != std::string_view(names[0].data(), names[0].size())) {
-        continue;
+      size_t slot = count;
+      for (size_t step = 0; step < count; ++step) {
+        size_t candidate = expected_slot + step < count ? expected_slot + step : expected_slot + step - count;
+        if (keys.view(candidate) == name) {
+          slot = candidate;
+          break;
+        }
       }
+      if (slot == count || hit[slot]) continue;
+      expected_slot = slot + 1 < count ? slot + 1 : 0;
       std::span<const uint8_t> value(reinterpret_cast<const uint8_t*>(memcached_result_value(result)),
                                      memcached_result_length(result));
-      std::span<uint8_t> page = pages.subspan(slot * page_size, page_size);
-      if (!hit[slot] && pool.sealer.Open(binding.ForIndex(first + slot), value, page, connection->scratch)) {
+      if (pool.sealer.Open(binding.ForIndex(first + slot), value, pages.subspan(slot * page_size, page_size),
+                           connection.sealing)) {
         hit[slot] = 1;
         ++hits;
-      } else if (!hit[slot]) {
+      } else {
         ++counters_.auth_failures;
       }
     }
     if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND) ok = false;
     if (!ok) ++counters_.get_failures;
     return ok;
+  }
+
+  // Removes the pages a private-pool get took, in one round trip instead of
+  // one per page: the deletes are buffered on the connection's delete handle,
+  // leave in one write per server, and their replies are then read back.
+  // libmemcached hands the reply of each buffered request to its fetch loop:
+  // DELETED comes back as a result, NOT_FOUND is skipped, an error or a
+  // timeout ends the loop. So the batch succeeded exactly when there are as
+  // many results as deletes sent; anything else -- a send failure, an error,
+  // a lost or late reply, even a NOT_FOUND (it cannot be told from a lost
+  // reply here, and costs no more than a bump) -- fails it, and the caller
+  // bumps the file's generation. The handle carries nothing but these
+  // batches, and a failed one gets the connection reset, so no reply of an
+  // earlier batch can be counted for this one.
+  bool DeleteTakenPages(Connection& connection, std::span<const uint8_t> hit) {
+    // Past ~500 requests in flight to a server (its IO_MSG_WATERMARK)
+    // libmemcached reads and drops their replies to make room, which would
+    // fail the count; longer batches go out in rounds of this many.
+    constexpr size_t kDeletesPerRound = 256;
+    memcached_st* handle = connection.delete_handle;
+    const KeyTable& keys = connection.keys;
+    size_t next = 0;
+    while (next < hit.size()) {
+      size_t sent = 0;
+      for (; next < hit.size() && sent < kDeletesPerRound; ++next) {
+        if (!hit[next]) continue;
+        if (memcached_delete(handle, keys.pointers()[next], PageSealer::kKeyChars, 0) != MEMCACHED_BUFFERED) {
+          return CountDeleteFailure();
+        }
+        ++sent;
+      }
+      if (sent == 0) break;
+      if (memcached_flush_buffers(handle) != MEMCACHED_SUCCESS) return CountDeleteFailure();
+      size_t deleted = 0;
+      memcached_return_t rc;
+      while (deleted < sent && memcached_fetch_result(handle, &connection.delete_result, &rc)) ++deleted;
+      if (deleted != sent) return CountDeleteFailure();
+    }
+    return true;
+  }
+
+  bool CountDeleteFailure() {
+    ++counters_.delete_failures;
+    return false;
   }
 
   const MemcachedOptions options_;

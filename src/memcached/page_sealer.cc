@@ -1,9 +1,11 @@
 #include "memcached/page_sealer.h"
 
+#define LZ4_STATIC_LINKING_ONLY  // LZ4_compress_fast_extState_fastReset
 #include <lz4.h>
 #include <sodium.h>
 
 #include <cstring>
+#include <new>
 #include <stdexcept>
 
 namespace cleancache::memcached {
@@ -17,16 +19,29 @@ constexpr size_t kHeaderBytes = 2;
 constexpr size_t kTagBytes = 16;
 // Pool nonce + generation + type + length + 128 key bytes + index, with room.
 constexpr size_t kMaxBindingBytes = 256;
+constexpr int kLz4Acceleration = 1;  // LZ4's default: the best ratio of its fast mode
 
 static_assert(crypto_aead_aes256gcm_ABYTES == kTagBytes);
 static_assert(crypto_aead_xchacha20poly1305_ietf_ABYTES == kTagBytes);
+static_assert(crypto_shorthash_siphashx24_BYTES == 16);
 
 }  // namespace
+
+SealerScratch::SealerScratch() : lz4_stream_(LZ4_createStream()) {
+  if (!lz4_stream_) throw std::bad_alloc();
+}
+
+SealerScratch::~SealerScratch() { LZ4_freeStream(static_cast<LZ4_stream_t*>(lz4_stream_)); }
+
+uint8_t* SealerScratch::Reserve(std::vector<uint8_t>& buffer, size_t size) {
+  if (buffer.size() < size) buffer.resize(size);
+  return buffer.data();
+}
 
 struct PageSealer::Keys {
   alignas(16) crypto_aead_aes256gcm_state aes_state;
   uint8_t aead_key[32];
-  uint8_t name_key[crypto_generichash_KEYBYTES];
+  uint8_t name_key[crypto_shorthash_siphashx24_KEYBYTES];
   uint8_t nonce_prefix[16];
 };
 
@@ -49,8 +64,8 @@ const char* PageSealer::Description() const {
 }
 
 void PageSealer::KeyFor(std::span<const uint8_t> binding, char (&key)[kKeyChars]) const {
-  uint8_t digest[16];
-  crypto_generichash(digest, sizeof digest, binding.data(), binding.size(), keys_->name_key, sizeof keys_->name_key);
+  uint8_t digest[crypto_shorthash_siphashx24_BYTES];
+  crypto_shorthash_siphashx24(digest, binding.data(), binding.size(), keys_->name_key);
   std::memcpy(key, "cc1:", 4);
   static constexpr char kHex[] = "0123456789abcdef";
   for (size_t i = 0; i < sizeof digest; ++i) {
@@ -92,88 +107,100 @@ static bool OpenDetached(bool use_aes, const void* aes_state, const uint8_t* key
                                                              ad_bytes, nonce, key) == 0;
 }
 
-void PageSealer::Seal(std::span<const uint8_t> binding, std::span<const uint8_t> page, std::vector<uint8_t>& scratch,
-                      std::vector<uint8_t>& value) {
+std::span<const uint8_t> PageSealer::Seal(std::span<const uint8_t> binding, std::span<const uint8_t> page,
+                                          SealerScratch& scratch) {
   if (binding.size() > kMaxBindingBytes) throw std::logic_error("PageSealer: binding too long");
+  const size_t bound = static_cast<size_t>(LZ4_compressBound(static_cast<int>(page.size())));
+  // Plaintext: the tag covers binding || header || nonce || payload, which
+  // libsodium wants contiguous, so the value is built behind a copy of the
+  // binding and returned without it. Encrypted: the binding is separate AD.
+  const size_t prefix = encrypt_ ? 0 : binding.size();
+  uint8_t* const base =
+      SealerScratch::Reserve(scratch.value_, prefix + kHeaderBytes + nonce_bytes_ + bound + kTagBytes);
+  uint8_t* const header = base + prefix;
+  uint8_t* const nonce = header + kHeaderBytes;
+  uint8_t* const payload = nonce + nonce_bytes_;
+
   uint8_t flags = (encrypt_ ? kFlagEncrypted : 0) | (use_aes_ ? 0 : kFlagXChaCha);
-  std::span<const uint8_t> payload = page;
+  const uint8_t* message = page.data();  // what goes into the payload (encrypted or not)
+  size_t payload_bytes = page.size();
   if (compress_) {
-    scratch.resize(static_cast<size_t>(LZ4_compressBound(static_cast<int>(page.size()))));
-    int packed = LZ4_compress_default(reinterpret_cast<const char*>(page.data()), reinterpret_cast<char*>(scratch.data()),
-                                      static_cast<int>(page.size()), static_cast<int>(scratch.size()));
+    // Encrypted: compress into the work buffer, then encrypt into the value.
+    // Plaintext: compress straight into the value's payload.
+    uint8_t* packed_out = encrypt_ ? SealerScratch::Reserve(scratch.work_, bound) : payload;
+    int packed = LZ4_compress_fast_extState_fastReset(scratch.lz4_stream_, reinterpret_cast<const char*>(page.data()),
+                                                      reinterpret_cast<char*>(packed_out),
+                                                      static_cast<int>(page.size()), static_cast<int>(bound),
+                                                      kLz4Acceleration);
     if (packed > 0 && static_cast<size_t>(packed) < page.size()) {
-      payload = {scratch.data(), static_cast<size_t>(packed)};
+      message = packed_out;
+      payload_bytes = static_cast<size_t>(packed);
       flags |= kFlagLz4;
     }
   }
-  const uint8_t header[kHeaderBytes] = {kFormatVersion, flags};
-  const size_t body = kHeaderBytes + nonce_bytes_ + payload.size();
+  header[0] = kFormatVersion;
+  header[1] = flags;
+  FillNonce(nonce);
+  uint8_t* const tag = payload + payload_bytes;
+  const size_t value_bytes = kHeaderBytes + nonce_bytes_ + payload_bytes + kTagBytes;
 
   if (encrypt_) {
-    value.resize(body + kTagBytes);
-    std::memcpy(value.data(), header, kHeaderBytes);
-    uint8_t* nonce = value.data() + kHeaderBytes;
-    FillNonce(nonce);
     uint8_t ad[kMaxBindingBytes + kHeaderBytes];
     std::memcpy(ad, binding.data(), binding.size());
     std::memcpy(ad + binding.size(), header, kHeaderBytes);
-    SealDetached(use_aes_, &keys_->aes_state, keys_->aead_key, nonce + nonce_bytes_, value.data() + body,
-                 payload.data(), payload.size(), ad, binding.size() + kHeaderBytes, nonce);
-    return;
+    SealDetached(use_aes_, &keys_->aes_state, keys_->aead_key, payload, tag, message, payload_bytes, ad,
+                 binding.size() + kHeaderBytes, nonce);
+    return {header, value_bytes};
   }
-  // Plaintext: the tag authenticates binding || header || nonce || payload,
-  // which must be contiguous; build it in `value` and drop the binding after.
-  value.resize(binding.size() + body + kTagBytes);
-  uint8_t* out = value.data();
-  std::memcpy(out, binding.data(), binding.size());
-  std::memcpy(out + binding.size(), header, kHeaderBytes);
-  uint8_t* nonce = out + binding.size() + kHeaderBytes;
-  FillNonce(nonce);
-  std::memcpy(nonce + nonce_bytes_, payload.data(), payload.size());
+  if (message != payload) std::memcpy(payload, message, payload_bytes);
+  std::memcpy(base, binding.data(), binding.size());
   uint8_t unused = 0;
-  SealDetached(use_aes_, &keys_->aes_state, keys_->aead_key, &unused, out + binding.size() + body, nullptr, 0, out,
-               binding.size() + body, nonce);
-  value.erase(value.begin(), value.begin() + static_cast<std::ptrdiff_t>(binding.size()));
+  SealDetached(use_aes_, &keys_->aes_state, keys_->aead_key, &unused, tag, nullptr, 0, base,
+               static_cast<size_t>(tag - base), nonce);
+  return {header, value_bytes};
 }
 
 bool PageSealer::Open(std::span<const uint8_t> binding, std::span<const uint8_t> value, std::span<uint8_t> page,
-                      std::vector<uint8_t>& scratch) const {
+                      SealerScratch& scratch) const {
   if (binding.size() > kMaxBindingBytes || value.size() < kHeaderBytes + nonce_bytes_ + kTagBytes) return false;
   const uint8_t flags = value[1];
   const uint8_t mode = (encrypt_ ? kFlagEncrypted : 0) | (use_aes_ ? 0 : kFlagXChaCha);
   if (value[0] != kFormatVersion || (flags & ~kFlagLz4) != mode) return false;
+  const bool compressed = (flags & kFlagLz4) != 0;
   const uint8_t* nonce = value.data() + kHeaderBytes;
   const size_t body = value.size() - kTagBytes;
   const uint8_t* tag = value.data() + body;
   const uint8_t* payload = nonce + nonce_bytes_;
   const size_t payload_bytes = body - kHeaderBytes - nonce_bytes_;
+  if (!compressed && payload_bytes != page.size()) return false;
 
   if (encrypt_) {
     uint8_t ad[kMaxBindingBytes + kHeaderBytes];
     std::memcpy(ad, binding.data(), binding.size());
     std::memcpy(ad + binding.size(), value.data(), kHeaderBytes);
-    scratch.resize(payload_bytes + 1);
-    if (!OpenDetached(use_aes_, &keys_->aes_state, keys_->aead_key, scratch.data(), payload, payload_bytes, tag, ad,
+    // Decrypted into the work buffer, not the page: a value that fails its
+    // tag must leave the caller's page untouched.
+    uint8_t* plain = SealerScratch::Reserve(scratch.work_, payload_bytes + 1);
+    if (!OpenDetached(use_aes_, &keys_->aes_state, keys_->aead_key, plain, payload, payload_bytes, tag, ad,
                       binding.size() + kHeaderBytes, nonce)) {
       return false;
     }
-    payload = scratch.data();
+    payload = plain;
   } else {
-    scratch.resize(binding.size() + body);
-    std::memcpy(scratch.data(), binding.data(), binding.size());
-    std::memcpy(scratch.data() + binding.size(), value.data(), body);
+    uint8_t* covered = SealerScratch::Reserve(scratch.work_, binding.size() + body);
+    std::memcpy(covered, binding.data(), binding.size());
+    std::memcpy(covered + binding.size(), value.data(), body);
     uint8_t unused = 0;
-    if (!OpenDetached(use_aes_, &keys_->aes_state, keys_->aead_key, &unused, &unused, 0, tag, scratch.data(),
-                      scratch.size(), nonce)) {
+    if (!OpenDetached(use_aes_, &keys_->aes_state, keys_->aead_key, &unused, &unused, 0, tag, covered,
+                      binding.size() + body, nonce)) {
       return false;
     }
   }
-  if (flags & kFlagLz4) {
+  if (compressed) {
     int size = LZ4_decompress_safe(reinterpret_cast<const char*>(payload), reinterpret_cast<char*>(page.data()),
                                    static_cast<int>(payload_bytes), static_cast<int>(page.size()));
     return size >= 0 && static_cast<size_t>(size) == page.size();
   }
-  if (payload_bytes != page.size()) return false;
   std::memcpy(page.data(), payload, payload_bytes);
   return true;
 }

@@ -3,17 +3,20 @@
 // failures (dead, paused, flushed server).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
 #include "cleancache/backend_spec.h"
 #include "cleancache/memcached_backend.h"
+#include "memcached/fault_proxy.h"
 #include "memcached/memcached_server.h"
 #include "support/page_pattern.h"
 
 namespace cleancache {
 namespace {
 
+using testing::FaultProxy;
 using testing::FillPage;
 using testing::MemcachedServer;
 using testing::MemcachedSpec;
@@ -68,6 +71,25 @@ class MemcachedBackendTest : public ::testing::Test {
 
   void Put(BackendPoolId pool, uint64_t file, uint64_t index, uint64_t version, Backend* backend = nullptr) {
     (backend ? backend : backend_.get())->PutPage(pool, File(file), index, Page(file, index, version));
+  }
+
+  // One multi-get of pages [first, first + count) of `file`: the version of
+  // each page, 0 for a miss; fails on a hit that returned another page.
+  std::vector<uint64_t> GetRun(BackendPoolId pool, uint64_t file, uint64_t first, size_t count,
+                               Backend* backend = nullptr) {
+    std::vector<uint8_t> pages(count * kPageSize), hit(count);
+    size_t hits = (backend ? backend : backend_.get())->GetPages(pool, File(file), first, count, pages, hit);
+    std::vector<uint64_t> versions(count);
+    size_t counted = 0;
+    for (size_t i = 0; i < count; ++i) {
+      if (!hit[i]) continue;
+      ++counted;
+      auto tag = ReadPage(std::span<const uint8_t>(pages).subspan(i * kPageSize, kPageSize));
+      EXPECT_TRUE(tag && tag->key_id == file && tag->index == first + i) << "a hit returned another page";
+      versions[i] = tag ? tag->version : ~0ull;
+    }
+    EXPECT_EQ(hits, counted);
+    return versions;
   }
 
   uint64_t Extra(const char* name, Backend* backend = nullptr) {
@@ -212,6 +234,167 @@ TEST_F(MemcachedBackendTest, BatchedPutsAndExclusiveBatchedGets) {
   EXPECT_EQ(out, pages);
   EXPECT_EQ(backend_->GetPages(pool, File(3), 0, kCount, out, hit), 0u);
 }
+
+// --- private pools: a multi-get takes every page it returns, its deletes
+// pipelined; whatever goes wrong with them, no page is ever served twice ---
+
+TEST_F(MemcachedBackendTest, PrivateMultiGetTakesEveryPageItReturns) {
+  BackendPoolId pool = Open(false);
+  constexpr size_t kCount = 32;
+  for (uint64_t i = 0; i < kCount; ++i) Put(pool, 1, i, 10 + i);
+  for (uint64_t i = 0; i < 4; ++i) Put(pool, 2, i, 1);
+  std::vector<uint64_t> versions = GetRun(pool, 1, 0, kCount);
+  for (uint64_t i = 0; i < kCount; ++i) EXPECT_EQ(versions[i], 10 + i) << i;
+  EXPECT_EQ(GetRun(pool, 1, 0, kCount), std::vector<uint64_t>(kCount, 0));
+  for (uint64_t i = 0; i < kCount; ++i) EXPECT_EQ(Get(pool, 1, i), 0u) << i;
+  EXPECT_EQ(server_->RawKeys().size(), 4u);  // only the other file's pages are left
+  EXPECT_EQ(Extra("delete_failures"), 0u);
+  EXPECT_EQ(Extra("generation_bumps"), 0u);
+}
+
+TEST_F(MemcachedBackendTest, PrivateMultiGetWithGapsKeepsTheConnectionInStep) {
+  // One connection, so every later request reads its replies after the batch.
+  auto backend = Create(std::string(kPatientClient) + "&connections=1");
+  BackendPoolId pool = Open(false, backend.get());
+  for (uint64_t i = 0; i < 32; i += 3) Put(pool, 1, i, 5, backend.get());
+  std::vector<uint64_t> versions = GetRun(pool, 1, 0, 32, backend.get());
+  for (uint64_t i = 0; i < 32; ++i) EXPECT_EQ(versions[i], i % 3 == 0 ? 5u : 0u) << i;
+  EXPECT_TRUE(server_->RawKeys().empty());
+  for (uint64_t version = 1; version <= 20; ++version) {
+    Put(pool, 2, version, version, backend.get());
+    ASSERT_EQ(Get(pool, 2, version, backend.get()), version);
+    ASSERT_EQ(Get(pool, 2, version, backend.get()), 0u);
+  }
+  EXPECT_EQ(Extra("generation_bumps", backend.get()), 0u);
+}
+
+TEST_F(MemcachedBackendTest, PrivateLongUnalignedBatchIsTakenWhole) {
+  BackendPoolId pool = Open(false);
+  // Spans eleven 32-page stripe blocks, and needs two rounds of deletes.
+  constexpr size_t kCount = 300;
+  for (uint64_t i = 0; i < kCount; ++i) Put(pool, 1, 20 + i, 4);
+  EXPECT_EQ(GetRun(pool, 1, 20, kCount), std::vector<uint64_t>(kCount, 4));
+  EXPECT_EQ(GetRun(pool, 1, 20, kCount), std::vector<uint64_t>(kCount, 0));
+  EXPECT_TRUE(server_->RawKeys().empty());
+  EXPECT_EQ(Extra("generation_bumps"), 0u);
+}
+
+// Exclusive gets racing over overlapping ranges: every page goes to exactly
+// one of them.
+TEST_F(MemcachedBackendTest, ConcurrentPrivateMultiGetsHandOutEachPageOnce) {
+  BackendPoolId pool = Open(false);
+  constexpr uint64_t kPages = 96;
+  for (uint64_t i = 0; i < kPages; ++i) Put(pool, 1, i, 9);
+  std::vector<std::vector<uint64_t>> taken(4);
+  std::vector<std::thread> readers;
+  for (size_t t = 0; t < taken.size(); ++t) {
+    readers.emplace_back([&, t] {
+      // Overlapping, unaligned windows, in a different order per thread.
+      for (uint64_t step = 0; step < 6; ++step) {
+        uint64_t first = ((step + t) * 17) % (kPages - 40);
+        std::vector<uint8_t> pages(40 * kPageSize), hit(40);
+        backend_->GetPages(pool, File(1), first, 40, pages, hit);
+        for (uint64_t i = 0; i < 40; ++i) {
+          if (hit[i]) taken[t].push_back(first + i);
+        }
+      }
+    });
+  }
+  for (auto& reader : readers) reader.join();
+  std::vector<uint64_t> all;
+  for (const auto& pages : taken) all.insert(all.end(), pages.begin(), pages.end());
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end()) << "a page was handed out twice";
+  EXPECT_EQ(Extra("delete_failures"), 0u);
+}
+
+TEST_F(MemcachedBackendTest, PrivateMultiGetAcrossACluster) {
+  auto second = MemcachedServer::Start(), third = MemcachedServer::Start();
+  ASSERT_TRUE(second && third);
+  auto backend = CreateBackend(MemcachedSpec({server_.get(), second.get(), third.get()}, kPatientClient));
+  ASSERT_TRUE(backend.ok()) << backend.status().ToString();
+  BackendPoolId pool = Open(false, backend->get());
+  constexpr size_t kCount = 64;
+  for (uint64_t i = 0; i < kCount; ++i) Put(pool, 1, i, 7, backend->get());
+  size_t held = server_->RawKeys().size() + second->RawKeys().size() + third->RawKeys().size();
+  ASSERT_EQ(held, kCount);
+  EXPECT_GT(server_->RawKeys().size(), 0u);  // ketama spread the file over the servers
+  EXPECT_EQ(GetRun(pool, 1, 0, kCount, backend->get()), std::vector<uint64_t>(kCount, 7));
+  EXPECT_TRUE(server_->RawKeys().empty());
+  EXPECT_TRUE(second->RawKeys().empty());
+  EXPECT_TRUE(third->RawKeys().empty());
+  EXPECT_EQ(Extra("generation_bumps", backend->get()), 0u);
+}
+
+// Each fault leaves the taken pages in the server; the backend must notice
+// that its deletes did not all succeed and make those pages unreachable.
+class MemcachedDeleteFaultTest : public MemcachedBackendTest,
+                                 public ::testing::WithParamInterface<FaultProxy::Fault> {};
+
+TEST_P(MemcachedDeleteFaultTest, FailedDeletesNeverLetATakenPageBackIn) {
+  auto proxy = FaultProxy::Start(server_->port());
+  ASSERT_TRUE(proxy);
+  auto created = CreateBackend("memcached://" + proxy->address() + "?" + kPatientClient + "&connections=1");
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  Backend* backend = created->get();
+  BackendPoolId pool = Open(false, backend);
+  constexpr size_t kCount = 32;
+  for (uint64_t i = 0; i < kCount; ++i) Put(pool, 1, i, 3, backend);
+
+  proxy->Arm(GetParam());
+  std::vector<uint64_t> versions = GetRun(pool, 1, 0, kCount, backend);
+  ASSERT_EQ(proxy->faults_applied(), 1);
+  for (uint64_t i = 0; i < kCount; ++i) EXPECT_EQ(versions[i], 3u) << i;  // what it returns is right
+  EXPECT_FALSE(server_->RawKeys().empty()) << "the fault should have kept some pages in the server";
+  EXPECT_GE(Extra("delete_failures", backend), 1u);
+
+  // The pages left behind are never served again, one by one or in batches.
+  EXPECT_EQ(GetRun(pool, 1, 0, kCount, backend), std::vector<uint64_t>(kCount, 0));
+  for (uint64_t i = 0; i < kCount; ++i) EXPECT_EQ(Get(pool, 1, i, backend), 0u) << i;
+  // And the connection is usable and in step again.
+  for (uint64_t version = 1; version <= 10; ++version) {
+    Put(pool, 1, version, 100 + version, backend);
+    ASSERT_EQ(Get(pool, 1, version, backend), 100 + version);
+    ASSERT_EQ(Get(pool, 1, version, backend), 0u);
+  }
+}
+
+// An error reply other than NOT_FOUND ends libmemcached's reading of a delete
+// batch with the other replies still unread on an open socket. Were that
+// connection kept, the next batch would count them as its own -- and deletes
+// that never reached the server would pass for done.
+TEST_F(MemcachedBackendTest, RepliesLeftByAFailedBatchNeverCountForTheNext) {
+  auto proxy = FaultProxy::Start(server_->port());
+  ASSERT_TRUE(proxy);
+  auto created = CreateBackend("memcached://" + proxy->address() + "?" + kPatientClient + "&connections=1");
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  Backend* backend = created->get();
+  BackendPoolId pool = Open(false, backend);
+  for (uint64_t i = 0; i < 32; ++i) Put(pool, 1, i, 1, backend);
+  for (uint64_t i = 0; i < 8; ++i) Put(pool, 2, i, 1, backend);
+
+  proxy->Arm(FaultProxy::Fault::kConflictDelete);
+  EXPECT_EQ(GetRun(pool, 1, 0, 32, backend), std::vector<uint64_t>(32, 1));
+  ASSERT_EQ(proxy->faults_applied(), 1);
+  proxy->Arm(FaultProxy::Fault::kCloseConnection);  // the next batch's deletes are lost
+  EXPECT_EQ(GetRun(pool, 2, 0, 8, backend), std::vector<uint64_t>(8, 1));
+  ASSERT_EQ(proxy->faults_applied(), 2);
+  EXPECT_EQ(GetRun(pool, 2, 0, 8, backend), std::vector<uint64_t>(8, 0)) << "a taken page was served again";
+  EXPECT_EQ(GetRun(pool, 1, 0, 32, backend), std::vector<uint64_t>(32, 0));
+}
+
+INSTANTIATE_TEST_SUITE_P(Faults, MemcachedDeleteFaultTest,
+                         ::testing::Values(FaultProxy::Fault::kCloseConnection, FaultProxy::Fault::kRefuseDelete,
+                                           FaultProxy::Fault::kMissDelete, FaultProxy::Fault::kConflictDelete),
+                         [](const auto& info) {
+                           switch (info.param) {
+                             case FaultProxy::Fault::kCloseConnection: return std::string("ServerLostBeforeDeletes");
+                             case FaultProxy::Fault::kRefuseDelete: return std::string("DeleteRefused");
+                             case FaultProxy::Fault::kMissDelete: return std::string("DeleteNotFound");
+                             case FaultProxy::Fault::kConflictDelete: return std::string("DeleteConflict");
+                             default: return std::string("None");
+                           }
+                         });
 
 TEST_F(MemcachedBackendTest, WrongSizesAndUnknownPoolsMiss) {
   BackendPoolId pool = Open(true);

@@ -31,6 +31,14 @@ std::vector<uint8_t> BindingFor(uint64_t index) {
   return binding;
 }
 
+// A copy of the sealed value: Seal's result lives in the scratch memory,
+// which the next Seal or Open reuses.
+std::vector<uint8_t> Sealed(PageSealer& sealer, const std::vector<uint8_t>& binding, const std::vector<uint8_t>& page,
+                            SealerScratch& scratch) {
+  std::span<const uint8_t> value = sealer.Seal(binding, page, scratch);
+  return {value.begin(), value.end()};
+}
+
 bool Contains(const std::vector<uint8_t>& haystack, const std::vector<uint8_t>& needle, size_t length) {
   return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.begin() + length) != haystack.end();
 }
@@ -40,9 +48,10 @@ class PageSealerTest : public ::testing::TestWithParam<std::tuple<bool, bool>> {
 TEST_P(PageSealerTest, RoundTripsCompressibleAndRandomPages) {
   auto [encrypt, compress] = GetParam();
   PageSealer sealer(encrypt, compress);
-  std::vector<uint8_t> scratch, value, out(4096);
+  SealerScratch scratch;
+  std::vector<uint8_t> out(4096);
   for (const auto& page : {TextPage(4096), RandomPage(4096, 1), std::vector<uint8_t>(4096, 0)}) {
-    sealer.Seal(BindingFor(3), page, scratch, value);
+    std::vector<uint8_t> value = Sealed(sealer, BindingFor(3), page, scratch);
     ASSERT_TRUE(sealer.Open(BindingFor(3), value, out, scratch));
     EXPECT_EQ(out, page);
   }
@@ -51,8 +60,9 @@ TEST_P(PageSealerTest, RoundTripsCompressibleAndRandomPages) {
 TEST_P(PageSealerTest, CompressesBeforeSealing) {
   auto [encrypt, compress] = GetParam();
   PageSealer sealer(encrypt, compress);
-  std::vector<uint8_t> scratch, value;
-  sealer.Seal(BindingFor(0), TextPage(4096), scratch, value);
+  SealerScratch scratch;
+  std::vector<uint8_t> value;
+  value = Sealed(sealer, BindingFor(0), TextPage(4096), scratch);
   if (compress) {
     EXPECT_LT(value.size(), 1024u);
   } else {
@@ -63,16 +73,18 @@ TEST_P(PageSealerTest, CompressesBeforeSealing) {
 TEST_P(PageSealerTest, RejectsAnotherBinding) {
   auto [encrypt, compress] = GetParam();
   PageSealer sealer(encrypt, compress);
-  std::vector<uint8_t> scratch, value, out(4096);
-  sealer.Seal(BindingFor(1), RandomPage(4096, 2), scratch, value);
+  SealerScratch scratch;
+  std::vector<uint8_t> value, out(4096);
+  value = Sealed(sealer, BindingFor(1), RandomPage(4096, 2), scratch);
   EXPECT_FALSE(sealer.Open(BindingFor(2), value, out, scratch));
 }
 
 TEST_P(PageSealerTest, RejectsEveryFlippedByteAndTruncation) {
   auto [encrypt, compress] = GetParam();
   PageSealer sealer(encrypt, compress);
-  std::vector<uint8_t> scratch, value, out(4096);
-  sealer.Seal(BindingFor(1), TextPage(4096), scratch, value);
+  SealerScratch scratch;
+  std::vector<uint8_t> value, out(4096);
+  value = Sealed(sealer, BindingFor(1), TextPage(4096), scratch);
   for (size_t i = 0; i < value.size(); ++i) {
     std::vector<uint8_t> tampered = value;
     tampered[i] ^= 0x20;
@@ -87,20 +99,49 @@ TEST_P(PageSealerTest, RejectsEveryFlippedByteAndTruncation) {
 TEST_P(PageSealerTest, RejectsValuesOfAnotherPoolKeyAndWrongPageSize) {
   auto [encrypt, compress] = GetParam();
   PageSealer sealer(encrypt, compress), other(encrypt, compress);
-  std::vector<uint8_t> scratch, value, out(4096), small(2048);
-  other.Seal(BindingFor(1), RandomPage(4096, 3), scratch, value);
+  SealerScratch scratch;
+  std::vector<uint8_t> value, out(4096), small(2048);
+  value = Sealed(other, BindingFor(1), RandomPage(4096, 3), scratch);
   EXPECT_FALSE(sealer.Open(BindingFor(1), value, out, scratch));
-  sealer.Seal(BindingFor(1), RandomPage(4096, 3), scratch, value);
+  value = Sealed(sealer, BindingFor(1), RandomPage(4096, 3), scratch);
   EXPECT_FALSE(sealer.Open(BindingFor(1), value, small, scratch));
 }
 
 TEST_P(PageSealerTest, PlaintextOnlyWhenAskedFor) {
   auto [encrypt, compress] = GetParam();
   PageSealer sealer(encrypt, compress);
-  std::vector<uint8_t> scratch, value;
+  SealerScratch scratch;
+  std::vector<uint8_t> value;
   std::vector<uint8_t> page = RandomPage(4096, 4);  // incompressible: stored as is unless encrypted
-  sealer.Seal(BindingFor(1), page, scratch, value);
+  value = Sealed(sealer, BindingFor(1), page, scratch);
   EXPECT_EQ(Contains(value, page, 64), !encrypt);
+}
+
+TEST_P(PageSealerTest, AFailedOpenLeavesThePageUntouched) {
+  auto [encrypt, compress] = GetParam();
+  PageSealer sealer(encrypt, compress);
+  SealerScratch scratch;
+  for (const auto& page : {TextPage(4096), RandomPage(4096, 5)}) {
+    std::vector<uint8_t> value = Sealed(sealer, BindingFor(1), page, scratch);
+    value.back() ^= 1;  // the tag
+    std::vector<uint8_t> out(4096, 0xAB);
+    EXPECT_FALSE(sealer.Open(BindingFor(1), value, out, scratch));
+    EXPECT_EQ(out, std::vector<uint8_t>(4096, 0xAB));
+  }
+}
+
+TEST_P(PageSealerTest, OneScratchServesEveryPageSize) {
+  auto [encrypt, compress] = GetParam();
+  PageSealer sealer(encrypt, compress);
+  SealerScratch scratch;
+  for (size_t size : {size_t{4096}, size_t{65536}, size_t{512}, size_t{4096}}) {
+    for (const auto& page : {TextPage(size), RandomPage(size, 6)}) {
+      std::vector<uint8_t> value = Sealed(sealer, BindingFor(size), page, scratch);
+      std::vector<uint8_t> out(size);
+      ASSERT_TRUE(sealer.Open(BindingFor(size), value, out, scratch)) << size;
+      EXPECT_EQ(out, page) << size;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, PageSealerTest,
@@ -127,9 +168,9 @@ TEST(PageSealerKeys, KeysDependOnBindingAndPoolSecret) {
 
 TEST(PageSealerNonces, SealingTwiceGivesDifferentValues) {
   PageSealer sealer(true, true);
-  std::vector<uint8_t> scratch, first, second;
-  sealer.Seal(BindingFor(1), TextPage(4096), scratch, first);
-  sealer.Seal(BindingFor(1), TextPage(4096), scratch, second);
+  SealerScratch scratch;
+  std::vector<uint8_t> first = Sealed(sealer, BindingFor(1), TextPage(4096), scratch);
+  std::vector<uint8_t> second = Sealed(sealer, BindingFor(1), TextPage(4096), scratch);
   EXPECT_NE(first, second);
 }
 
