@@ -13,6 +13,8 @@
 // reported, so that load from other processes on a shared machine hits all
 // sides of a comparison alike.
 // Usage: daemon_bench [--pages=N] [--batch=N] [--rounds=N] [--spec=SPEC] [--client=KEY=VALUE&...]
+//                     [--request-poll-us=N]
+// (--client=spin_us=0 --request-poll-us=0: neither side polls before it sleeps.)
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -145,15 +147,18 @@ int main(int argc, char** argv) {
   int rounds_of_each = 5;
   std::string client_options;  // extra tmem spec keys, e.g. "&spin_us=50"
   std::string spec = "zcache:capacity=1G";
+  int request_poll_us = -1;  // -1: the daemon's default
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--pages=", 0) == 0) pages = std::stoull(a.substr(8));
     else if (a.rfind("--batch=", 0) == 0) batch = std::stoul(a.substr(8));
     else if (a.rfind("--spec=", 0) == 0) spec = a.substr(7);
-    else if (a.rfind("--client=", 0) == 0) client_options = "&" + a.substr(9);
+    else if (a.rfind("--client=", 0) == 0) client_options = std::string("&").append(a, 9);
     else if (a.rfind("--rounds=", 0) == 0) rounds_of_each = std::max(1, std::stoi(a.substr(9)));
+    else if (a.rfind("--request-poll-us=", 0) == 0) request_poll_us = std::max(0, std::stoi(a.substr(18)));
     else {
-      std::fprintf(stderr, "usage: daemon_bench [--pages=N] [--batch=N] [--rounds=N] [--spec=SPEC] [--client=KEY=VALUE&...]\n");
+      std::fprintf(stderr, "usage: daemon_bench [--pages=N] [--batch=N] [--rounds=N] [--spec=SPEC] "
+                           "[--client=KEY=VALUE&...] [--request-poll-us=N]\n");
       return 2;
     }
   }
@@ -174,6 +179,7 @@ int main(int argc, char** argv) {
   options.config.capacity = 1ull << 30;
   options.config.backend = spec;
   options.log = [](const std::string& line) { std::fprintf(stderr, "daemon: %s\n", line.c_str()); };
+  if (request_poll_us >= 0) options.request_poll = std::chrono::microseconds(request_poll_us);
   auto server = cleancache::daemon::Server::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "daemon: %s\n", server.status().ToString().c_str());
@@ -186,8 +192,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "backend: %s\n", (!local.ok() ? local : client).status().ToString().c_str());
     return 1;
   }
-  std::printf("corpus: %zu pages of %u bytes (machine files), batch %zu, store %s\n", c.page_count(), c.page_size(),
-              batch, spec.c_str());
+  std::printf("corpus: %zu pages of %u bytes (machine files), batch %zu, store %s, client %s, daemon polls %lld us\n",
+              c.page_count(), c.page_size(), batch, spec.c_str(), tmem.c_str(),
+              static_cast<long long>(options.request_poll.count()));
 
   // 1. Throughput (best of the rounds).
   double local_single = 0, local_batched = 0, daemon_single = 0, daemon_batched = 0;

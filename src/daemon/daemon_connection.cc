@@ -24,14 +24,14 @@ Status WireError(const Reply& reply, const std::string& what) {
 
 Result<std::unique_ptr<DaemonConnection>> DaemonConnection::Connect(const std::string& socket_path,
                                                                     uint32_t timeout_ms, const SharedArea* area,
-                                                                    uint32_t spin_us) {
+                                                                    std::chrono::microseconds reply_poll) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (socket_path.size() >= sizeof(addr.sun_path)) return Status::InvalidArgument("socket path too long: " + socket_path);
   std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::IOError(std::string("socket: ") + std::strerror(errno));
-  std::unique_ptr<DaemonConnection> conn(new DaemonConnection(fd));
+  std::unique_ptr<DaemonConnection> conn(new DaemonConnection(fd, reply_poll));
   timeval tv{static_cast<time_t>(timeout_ms / 1000), static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -63,17 +63,19 @@ Result<std::unique_ptr<DaemonConnection>> DaemonConnection::Connect(const std::s
   if (area != nullptr && conn->hello_.shared_bytes != area->size()) {
     return Status::Corruption("cleancached did not accept the shared area");
   }
-  conn->socket_.set_spin_us(spin_us);
   return conn;
 }
 
-Result<Reply> DaemonConnection::Call(std::span<const uint8_t> frame, Opcode op, uint64_t request_id) {
+Result<Reply> DaemonConnection::Call(std::span<const uint8_t> frame, Opcode op, uint64_t request_id,
+                                     uint32_t pages) {
   std::string error;
+  const auto sent = std::chrono::steady_clock::now();
   if (!socket_.WriteAll(frame, -1, &error)) return Status::Unavailable(error);
   FrameHeader header;
   Reply reply;
-  const auto read = socket_.ReadFrame(kMaxResponseBody, &header, &reply.body, &error);
+  const auto read = socket_.ReadFrame(kMaxResponseBody, &header, &reply.body, &error, reply_poll_.For(op, pages));
   if (read != FrameSocket::ReadResult::kFrame) return Status::Unavailable(error);
+  reply_poll_.Observe(op, pages, std::chrono::steady_clock::now() - sent);
   if (header.opcode != op || header.request_id != request_id) {
     return Status::Corruption("reply does not match the request");
   }

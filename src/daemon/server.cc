@@ -19,6 +19,8 @@
 namespace cleancache::daemon {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
 
 uint64_t RandomEpoch() {
@@ -219,10 +221,20 @@ void Server::Serve(Connection* connection, int fd, uint64_t session_id) {
       Session session(*context_, *peer, session_id);
       std::vector<uint8_t> reply;
       std::string error;
+      // A client that sent its last request within `request_poll` of our
+      // previous reply is streaming: poll for its next one rather than sleep,
+      // which saves the wake-up of this thread (15-20 us when its vCPU had
+      // halted). Clients that pause longer are not polled for, so an idle
+      // connection costs no CPU.
+      const auto request_poll = options_.request_poll;
+      bool streaming = false;
+      Clock::time_point replied{};
       for (;;) {
         FrameHeader header;
         std::span<const uint8_t> body;
-        const auto read = socket->ReadFrame(kMaxRequestBody, &header, &body, &error);
+        const auto read = socket->ReadFrame(kMaxRequestBody, &header, &body, &error,
+                                            streaming ? request_poll : std::chrono::microseconds::zero());
+        streaming = request_poll > std::chrono::microseconds::zero() && Clock::now() - replied <= request_poll;
         if (read == FrameSocket::ReadResult::kClosed) break;
         if (read == FrameSocket::ReadResult::kError) {
           if (!stopping_) {
@@ -244,6 +256,7 @@ void Server::Serve(Connection* connection, int fd, uint64_t session_id) {
           Log(who + ": closing connection: " + write_error);
           break;
         }
+        replied = Clock::now();
         if (!keep) {
           ++protocol_errors_;
           Log(who + ": closing connection: " + OpcodeName(header.opcode) + ": " + error);

@@ -39,6 +39,10 @@ struct ServerOptions {
   std::function<void(const std::string&)> log;    // empty: lines to stderr
   // Safety net only: puts resample and rebalance as they go (Governor::AfterPut).
   std::chrono::milliseconds rebalance_interval{1000};
+  // After a reply, how long a connection's thread polls for the client's next
+  // request before sleeping, while the client sends its requests that soon
+  // (e.g. readahead batches in a row); 0 = never. See Server::Serve.
+  std::chrono::microseconds request_poll{50};
 };
 
 class Server {

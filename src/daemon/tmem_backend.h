@@ -6,8 +6,10 @@
 // default 1M: the largest batch is shm / page size), reconnect_ms (least time
 // between reconnect attempts, default 200), connect (now: creation fails if
 // the daemon is unreachable, the default; lazy: start disconnected), spin_us
-// (how long to poll for a reply before sleeping, default 0 = never: polling
-// saves a wake-up per request but burns CPU while the daemon works).
+// (the most a request polls for its reply before sleeping, default 100; 0 =
+// never. Polling saves a wake-up per request at the price of CPU while the
+// daemon works; a request whose reply is expected later than this sleeps at
+// once, see ReplyPoll).
 //
 // Guarantees beyond the Backend contract:
 //  - Daemon loss is never an error to the frontend: gets miss, puts are
@@ -17,8 +19,9 @@
 //    pools are new and empty, so nothing from before can be served, and ids
 //    of the old session are never sent on the new one. A shared pool whose
 //    invalidation could not be delivered is flushed when it is re-joined.
-//  - Pages move through a sealed memfd shared with the daemon; batched calls
-//    carry up to shm / page size pages per round trip.
+//  - Pages move through a sealed memfd shared with the daemon, a new one for
+//    each connection (a request we gave up on may still be running in the
+//    daemon); batched calls carry up to shm / page size pages per round trip.
 // Thread safety: all methods may be called concurrently; requests share one
 // connection and are serialised on it.
 #pragma once
@@ -38,7 +41,7 @@ struct TmemOptions {
   uint64_t shared_bytes = 1u << 20;
   uint32_t reconnect_ms = 200;
   bool connect_now = true;
-  uint32_t spin_us = 0;
+  uint32_t spin_us = 100;
 
   static Result<TmemOptions> FromSpec(const BackendSpec& spec);
 };

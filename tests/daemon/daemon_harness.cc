@@ -17,8 +17,9 @@ daemon::DaemonConfig DaemonHarness::DefaultConfig() {
   return config;
 }
 
-DaemonHarness::DaemonHarness(daemon::DaemonConfig config, daemon::StoreFactory factory, bool start)
-    : config_(std::move(config)), factory_(std::move(factory)) {
+DaemonHarness::DaemonHarness(daemon::DaemonConfig config, daemon::StoreFactory factory, bool start,
+                             std::chrono::microseconds request_poll)
+    : config_(std::move(config)), factory_(std::move(factory)), request_poll_(request_poll) {
   char pattern[] = "/tmp/cc-daemon-XXXXXX";
   const char* dir = ::mkdtemp(pattern);
   if (dir == nullptr) throw std::runtime_error("mkdtemp failed");
@@ -49,6 +50,7 @@ void DaemonHarness::Start() {
   options.config = config_;
   options.store_factory = factory_;
   options.rebalance_interval = std::chrono::milliseconds(100);
+  options.request_poll = request_poll_;
   options.log = [this](const std::string& line) {
     std::lock_guard lock(log_mutex_);
     log_.push_back(line);

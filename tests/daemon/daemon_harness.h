@@ -3,6 +3,7 @@
 // same socket. Everything is removed by the destructor, even on failure.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,8 +18,11 @@ class DaemonHarness {
   // `config.socket_path` is replaced by one in the temporary directory.
   // With `start` false, the socket path is known but the daemon waits for
   // Start(), so a test can fork clients first and name them in config().
+  // `request_poll`: ServerOptions::request_poll (zero: connection threads
+  // always sleep for the next request).
   explicit DaemonHarness(daemon::DaemonConfig config = DefaultConfig(), daemon::StoreFactory factory = {},
-                         bool start = true);
+                         bool start = true,
+                         std::chrono::microseconds request_poll = daemon::ServerOptions{}.request_poll);
   ~DaemonHarness();
 
   static daemon::DaemonConfig DefaultConfig();  // 64 MiB zcache, tenants by process
@@ -37,6 +41,7 @@ class DaemonHarness {
   std::string socket_;
   daemon::DaemonConfig config_;
   daemon::StoreFactory factory_;
+  std::chrono::microseconds request_poll_;
   std::unique_ptr<daemon::Server> server_;
   std::mutex log_mutex_;
   std::vector<std::string> log_;
