@@ -93,8 +93,13 @@ void CachedFs::Observe(Inode& inode, const struct stat& st) {
     if (!had) return;
   }
   ++counters_.validator_changes;
+  if (!inode.pages_may_be_cached) return;  // nothing under the old version to drop
   ++counters_.file_invalidations;
   pages_.InvalidateFile(VersionedKey(inode.identity, previous));
+}
+
+void CachedFs::NoteCaching(Inode& inode) {
+  if (!inode.pages_may_be_cached.load(std::memory_order_relaxed)) inode.pages_may_be_cached = true;
 }
 
 void CachedFs::InvalidateRange(Inode& inode, const FileValidator& before, uint64_t offset, uint64_t length) {
@@ -136,13 +141,19 @@ void CachedFs::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void CachedFs::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
   Inode& dir = inodes_.Get(parent);
-  int fd = openat(dir.fd, name, (fi->flags | O_CREAT) & ~(O_NOFOLLOW | O_DIRECT), mode);
+  int flags = (fi->flags | O_CREAT) & ~(O_NOFOLLOW | O_DIRECT);
+  // O_EXCL tells whether this call created the file (then nothing of it can
+  // be cached yet); without the caller's O_EXCL, a file that appeared since
+  // the kernel's lookup is opened as O_CREAT alone would have.
+  int fd = openat(dir.fd, name, flags | O_EXCL, mode);
+  bool created = fd >= 0;
+  if (fd < 0 && errno == EEXIST && !(flags & O_EXCL)) fd = openat(dir.fd, name, flags, mode);
   if (fd < 0) {
     fuse_reply_err(req, errno);
     return;
   }
   fuse_entry_param e;
-  if (int err = DoLookup(dir, name, &e); err != 0) {
+  if (int err = DoLookup(dir, name, &e, created); err != 0) {
     close(fd);
     fuse_reply_err(req, err);
     return;
@@ -156,6 +167,7 @@ void CachedFs::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse
   Inode& inode = inodes_.Get(ino);
   int fd = static_cast<int>(fi->fh);
   ++counters_.read_requests;
+  NoteCaching(inode);
   struct stat st;
   if (!StatOrReplyError(req, fd, &st)) return;
   uint64_t file_size = static_cast<uint64_t>(st.st_size);
@@ -198,22 +210,45 @@ void CachedFs::Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t siz
   Inode& inode = inodes_.Get(ino);
   int fd = static_cast<int>(fi->fh);
   ++counters_.write_requests;
+  // A file with no page cached anywhere has nothing to update: the write
+  // goes straight to the backing, without taking the validator first.
+  bool may_be_cached = inode.pages_may_be_cached;
   struct stat st;
-  if (!StatOrReplyError(req, fd, &st)) return;
-  Observe(inode, st);
+  if (may_be_cached) {
+    if (!StatOrReplyError(req, fd, &st)) return;
+    Observe(inode, st);
+  }
   ssize_t n = pwrite(fd, buf, size, off);
   if (n < 0) {
     fuse_reply_err(req, errno);
     return;
   }
   counters_.write_bytes += n;
-  FileValidator before = FileValidator::FromStat(st);
-  if (fi->flags & O_APPEND) {
-    // O_APPEND writes land at the end whatever the offset said.
-    InvalidateRange(inode, before, 0, UINT64_MAX);
-  } else if (!IsRacy(before, RealtimeNowNs())) {
-    pages_.Update(VersionedKey(inode.identity, before), off,
-                  {reinterpret_cast<const uint8_t*>(buf), static_cast<size_t>(n)});
+  // O_APPEND writes land at the end whatever the offset said.
+  bool appended = fi->flags & O_APPEND;
+  if (may_be_cached) {
+    FileValidator before = FileValidator::FromStat(st);
+    if (appended) {
+      InvalidateRange(inode, before, 0, UINT64_MAX);
+    } else if (!IsRacy(before, RealtimeNowNs())) {
+      pages_.Update(VersionedKey(inode.identity, before), off,
+                    {reinterpret_cast<const uint8_t*>(buf), static_cast<size_t>(n)});
+    }
+  } else if (inode.pages_may_be_cached) {
+    // A read started during the write. If it took the validator before the
+    // write, it may cache what it read then under that validator; normally
+    // the write moved the validator and those pages are unreachable, but if
+    // it did not (same timestamp tick, same size), the validator now is that
+    // one: drop the written range under it (this also revokes the read's
+    // tickets). A read sets the flag before it takes its validator, so one
+    // that took it before the pwrite is always seen here.
+    struct stat after;
+    if (fstat(fd, &after) != 0) {
+      fuse_reply_err(req, errno);
+      return;
+    }
+    InvalidateRange(inode, FileValidator::FromStat(after), appended ? 0 : off,
+                    appended ? UINT64_MAX : static_cast<uint64_t>(n));
   }
   fuse_reply_write(req, static_cast<size_t>(n));
 }

@@ -12,6 +12,10 @@
 //  - Writes, truncates and fallocate update/invalidate the touched pages of
 //    the key in use (PageCache tickets stop in-flight reads from re-inserting
 //    old data); unlink of a last link and rename-over drop the file's pages.
+//    A file created through the mount and never read since has no pages
+//    anywhere, so its writes and attribute changes skip all of that (see
+//    Inode::pages_may_be_cached; a read that starts during a write is caught
+//    after the write).
 //  - Kernel mode: the kernel page cache is kept across opens only while the
 //    validator is unchanged and settled (auto_inval_data covers getattr).
 //    Primary mode: direct_io, so the mount's PageCache is the only primary;
@@ -100,11 +104,14 @@ class CachedFs {
     std::atomic<uint64_t> file_invalidations{0};
   };
 
-  // 0 or errno; fills *e and adds a lookup.
-  int DoLookup(Inode& parent, const char* name, fuse_entry_param* e);
+  // 0 or errno; fills *e and adds a lookup. `created`: this request has just
+  // created the file (see Inode::pages_may_be_cached).
+  int DoLookup(Inode& parent, const char* name, fuse_entry_param* e, bool created = false);
   // Notes the validator just seen; drops pages of the file's previous
   // version (memory hygiene: they are unreachable already).
   void Observe(Inode& inode, const struct stat& st);
+  // Before a read takes the validator it may cache pages under.
+  static void NoteCaching(Inode& inode);
   // Unlink / rename-over: an O_PATH descriptor of the regular file `name`
   // (or -1) and its attributes before; after the operation, drops its pages
   // if that removed its last link.

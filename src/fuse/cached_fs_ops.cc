@@ -38,7 +38,7 @@ bool IsDotOrDotDot(const char* name) {
 
 }  // namespace
 
-int CachedFs::DoLookup(Inode& parent, const char* name, fuse_entry_param* e) {
+int CachedFs::DoLookup(Inode& parent, const char* name, fuse_entry_param* e, bool created) {
   std::memset(e, 0, sizeof(*e));
   e->attr_timeout = timeout();
   e->entry_timeout = timeout();
@@ -54,7 +54,10 @@ int CachedFs::DoLookup(Inode& parent, const char* name, fuse_entry_param* e) {
     close(fd);
     return EIO;
   }
-  Inode& inode = inodes_.Acquire(fd, DeviceQualified(*identity, e->attr.st_dev), e->attr);
+  // Another mount sharing the pool may cache pages of any file: only a
+  // mount-private pool lets a new file start with nothing to invalidate.
+  bool nothing_cached = created && !options_.shared_uuid;
+  Inode& inode = inodes_.Acquire(fd, DeviceQualified(*identity, e->attr.st_dev), e->attr, nothing_cached);
   e->ino = inodes_.NodeId(inode);
   Observe(inode, e->attr);
   return 0;

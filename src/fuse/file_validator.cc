@@ -1,7 +1,7 @@
 #include "fuse/file_validator.h"
 
+#include <array>
 #include <cstring>
-#include <vector>
 
 namespace cleancache::fuse {
 namespace {
@@ -14,6 +14,22 @@ uint64_t Fnv1a(std::span<const uint8_t> bytes) {
   uint64_t h = 0xcbf29ce484222325ull;
   for (uint8_t b : bytes) h = (h ^ b) * 0x100000001b3ull;
   return h;
+}
+
+// The identity's bytes followed by `suffix`; an identity too long for both
+// is folded to 64 bits first. Built on the stack: this runs on every read.
+FileKey Append(const FileKey& identity, std::span<const uint8_t> suffix) {
+  std::array<uint8_t, FileKey::kMaxBytes> bytes;
+  size_t at = identity.size();
+  if (at + suffix.size() <= bytes.size()) {
+    std::memcpy(bytes.data(), identity.bytes().data(), at);
+  } else {
+    uint64_t folded = Fnv1a(identity.bytes());
+    at = sizeof(folded);
+    std::memcpy(bytes.data(), &folded, at);
+  }
+  std::memcpy(bytes.data() + at, suffix.data(), suffix.size());
+  return FileKey::FromBytes(identity.type(), {bytes.data(), at + suffix.size()}).value();
 }
 
 }  // namespace
@@ -34,35 +50,16 @@ int64_t RealtimeNowNs() {
 
 FileKey DeviceQualified(const FileKey& identity, dev_t device) {
   if (identity.is_inode_fallback()) return identity;
-  std::vector<uint8_t> bytes(identity.bytes().begin(), identity.bytes().end());
   uint64_t dev = device;
-  if (bytes.size() + sizeof(dev) > FileKey::kMaxBytes) {
-    uint64_t folded = Fnv1a(bytes);
-    bytes.resize(sizeof(folded));
-    std::memcpy(bytes.data(), &folded, sizeof(folded));
-  }
-  size_t at = bytes.size();
-  bytes.resize(at + sizeof(dev));
-  std::memcpy(bytes.data() + at, &dev, sizeof(dev));
-  return FileKey::FromBytes(identity.type(), bytes).value();
+  return Append(identity, {reinterpret_cast<const uint8_t*>(&dev), sizeof(dev)});
 }
 
 FileKey VersionedKey(const FileKey& identity, const FileValidator& validator) {
-  std::vector<uint8_t> bytes;
-  constexpr size_t kValidatorBytes = sizeof(FileValidator);
-  if (identity.size() + kValidatorBytes <= FileKey::kMaxBytes) {
-    bytes.assign(identity.bytes().begin(), identity.bytes().end());
-  } else {
-    uint64_t folded = Fnv1a(identity.bytes());
-    bytes.resize(sizeof(folded));
-    std::memcpy(bytes.data(), &folded, sizeof(folded));
-  }
-  size_t at = bytes.size();
-  bytes.resize(at + kValidatorBytes);
-  std::memcpy(bytes.data() + at, &validator.size, 8);
-  std::memcpy(bytes.data() + at + 8, &validator.mtime_ns, 8);
-  std::memcpy(bytes.data() + at + 16, &validator.ctime_ns, 8);
-  return FileKey::FromBytes(identity.type(), bytes).value();
+  std::array<uint8_t, 24> suffix;
+  std::memcpy(suffix.data(), &validator.size, 8);
+  std::memcpy(suffix.data() + 8, &validator.mtime_ns, 8);
+  std::memcpy(suffix.data() + 16, &validator.ctime_ns, 8);
+  return Append(identity, suffix);
 }
 
 }  // namespace cleancache::fuse

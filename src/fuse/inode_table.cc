@@ -32,7 +32,7 @@ uint64_t InodeTable::NodeId(Inode& inode) {
   return &inode == root_ ? FUSE_ROOT_ID : static_cast<uint64_t>(reinterpret_cast<uintptr_t>(&inode));
 }
 
-Inode& InodeTable::Acquire(int fd, const FileKey& identity, const struct stat& st) {
+Inode& InodeTable::Acquire(int fd, const FileKey& identity, const struct stat& st, bool nothing_cached) {
   std::lock_guard lock(mu_);
   if (identity == root_->identity) {
     close(fd);
@@ -56,6 +56,8 @@ Inode& InodeTable::Acquire(int fd, const FileKey& identity, const struct stat& s
   inode->identity = identity;
   inode->type = st.st_mode & S_IFMT;
   inode->nlookup = 1;
+  // Set before the inode is published: no other request can reach it yet.
+  inode->pages_may_be_cached = !nothing_cached;
   by_identity_.emplace(identity, inode);
   return *inode;
 }

@@ -10,6 +10,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,13 @@ struct Inode {
   FileKey identity;
   mode_t type = 0;       // S_IFMT bits
   uint64_t nlookup = 0;  // guarded by the table's mutex
+
+  // False only while no page of this file can be in the primary or in
+  // cleancache under any version: the mount itself just created the file
+  // (O_EXCL), in a pool no other mount shares, and no read has started on it
+  // since. Writes and validator changes then have nothing to invalidate. A
+  // read sets it, for good, before it takes the validator it caches under.
+  std::atomic<bool> pages_may_be_cached{true};
 
   std::mutex mu;  // guards the fields below
   bool seen_before = false;
@@ -49,7 +57,9 @@ class InodeTable {
 
   // Finds or creates the inode for an O_PATH descriptor (taking ownership of
   // `fd`, closing it when an inode exists) and adds one lookup.
-  Inode& Acquire(int fd, const FileKey& identity, const struct stat& st);
+  // `nothing_cached`: the caller knows no page of the file can be cached (it
+  // has just created it); applies only if the inode is new.
+  Inode& Acquire(int fd, const FileKey& identity, const struct stat& st, bool nothing_cached = false);
   // Adds one lookup to a known inode (link(2) returns an existing inode).
   void AddLookup(Inode& inode);
   // Drops `count` lookups; the inode is freed when none remain.

@@ -44,9 +44,22 @@ void PageCacheShard::AbortLoad(const FileKey& key, uint64_t index, uint64_t tick
 uint64_t PageCacheShard::FinishLoad(const FileKey& key, uint64_t index, uint64_t ticket,
                                     std::span<const uint8_t> data, bool came_from_cleancache) {
   if (ticket == 0) return 0;
-  Slot* slot = FindSlot(key, index);
-  if (slot == nullptr || slot->resident || slot->ticket != ticket) return 0;  // revoked
-  auto bytes = std::make_unique<uint8_t[]>(page_size_);
+  auto file = files_.find(key);
+  if (file == files_.end()) return 0;
+  auto found = file->second.find(index);
+  if (found == file->second.end()) return 0;
+  Slot* slot = &found->second;
+  if (slot->resident || slot->ticket != ticket) return 0;  // revoked
+  if (capacity_pages_ == 0) {
+    // Nothing stays resident: the page is evicted on arrival, put straight
+    // from the caller's buffer (no copy) under this lock like any eviction.
+    if (!(came_from_cleancache && target_.shared_pool)) {
+      target_.cache->PutPage(target_.pool, key, index, data.first(page_size_));
+    }
+    EraseSlot(file, found);
+    return 1;
+  }
+  auto bytes = std::make_unique_for_overwrite<uint8_t[]>(page_size_);
   std::memcpy(bytes.get(), data.data(), page_size_);
   lru_.push_front(Page{key, index, std::move(bytes), came_from_cleancache && target_.shared_pool});
   slot->page = lru_.begin();

@@ -174,6 +174,28 @@ TEST_P(FuseModes, FallocatePunchHoleIsSeen) {
   EXPECT_TRUE(ReadFile(mount.M("f")) == want);
 }
 
+// The kernel sends CREATE for a name it believes absent (here: a cached
+// negative entry); if the name appeared in the backing meanwhile, O_CREAT
+// opens the existing file and O_CREAT | O_EXCL fails, as on the backing.
+TEST_P(FuseModes, CreateOfANameThatAppearedBehindTheMountsBack) {
+  TestMount mount({"--primary", GetParam()});
+  ASSERT_TRUE(mount.ok());
+  struct stat st;
+  ASSERT_EQ(stat(mount.M("late").c_str(), &st), -1);  // the kernel now caches "absent"
+  ASSERT_EQ(stat(mount.M("late2").c_str(), &st), -1);
+  WriteFile(mount.B("late"), "from the backing");
+  WriteFile(mount.B("late2"), "kept");
+  int fd = open(mount.M("late").c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(pwrite(fd, "FROM", 4, 0), 4);
+  close(fd);
+  EXPECT_EQ(ReadFile(mount.B("late")), "FROM the backing");
+  EXPECT_EQ(ReadFile(mount.M("late")), "FROM the backing");
+  EXPECT_EQ(open(mount.M("late2").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644), -1);
+  EXPECT_EQ(errno, EEXIST);
+  EXPECT_EQ(ReadFile(mount.M("late2")), "kept");
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, FuseModes, ::testing::Values("kernel", "1M"), ModeName);
 
 // --- bad input: a clear error, exit code != 0, nothing mounted ---

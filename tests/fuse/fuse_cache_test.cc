@@ -78,20 +78,20 @@ TEST_P(CacheModes, SecondPassOfAWorkingSetBiggerThanThePrimaryComesFromCleancach
   EXPECT_GT(second["cleancache"]["compression_ratio"].get<double>(), 1.5);
 }
 
-TEST_P(CacheModes, ReadersNeverSeeDataOlderThanAnAcknowledgedWrite) {
-  TestMount mount({"--primary", GetParam(), "--backend", "zcache:capacity=32M"});
-  ASSERT_TRUE(mount.ok());
-  constexpr int kPages = 16;
-  WriteFile(mount.B("stamps"), std::string(kPages * kPage, '\0'));
-  WaitUntilSettled();
-  std::vector<std::atomic<uint64_t>> acked(kPages);
+uint64_t Invalidates(const nlohmann::json& stats) { return stats["pool"]["invalidates"].get<uint64_t>(); }
+
+// One writer stamps pages of `name` with increasing versions while two
+// readers check that every page they read is at least the version
+// acknowledged before their read began.
+void ExpectReadersNeverSeeOlderData(const TestMount& mount, const std::string& name, int pages) {
+  std::vector<std::atomic<uint64_t>> acked(pages);
   std::atomic<bool> stop{false};
   std::atomic<int> stale{0}, errors{0};
   std::thread writer([&] {
-    int fd = open(mount.M("stamps").c_str(), O_WRONLY);
+    int fd = open(mount.M(name).c_str(), O_WRONLY);
     std::vector<uint64_t> page(kPage / 8);
     for (uint64_t v = 1; v <= 1500; ++v) {
-      int p = static_cast<int>(v % kPages);
+      int p = static_cast<int>(v % pages);
       std::fill(page.begin(), page.end(), v);
       if (pwrite(fd, page.data(), kPage, p * kPage) != static_cast<ssize_t>(kPage)) ++errors;
       acked[p] = v;
@@ -106,9 +106,9 @@ TEST_P(CacheModes, ReadersNeverSeeDataOlderThanAnAcknowledgedWrite) {
       std::mt19937 rng(r);
       std::vector<uint64_t> page(kPage / 8);
       for (int i = 0; i < 200000 && !stop; ++i) {
-        int p = static_cast<int>(rng() % kPages);
+        int p = static_cast<int>(rng() % pages);
         uint64_t floor = acked[p];
-        int fd = open(mount.M("stamps").c_str(), O_RDONLY);
+        int fd = open(mount.M(name).c_str(), O_RDONLY);
         if (rng() % 2) posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
         if (pread(fd, page.data(), kPage, p * kPage) != static_cast<ssize_t>(kPage)) ++errors;
         close(fd);
@@ -123,6 +123,96 @@ TEST_P(CacheModes, ReadersNeverSeeDataOlderThanAnAcknowledgedWrite) {
   for (auto& t : readers) t.join();
   EXPECT_EQ(errors.load(), 0);
   EXPECT_EQ(stale.load(), 0);
+}
+
+TEST_P(CacheModes, ReadersNeverSeeDataOlderThanAnAcknowledgedWrite) {
+  TestMount mount({"--primary", GetParam(), "--backend", "zcache:capacity=32M"});
+  ASSERT_TRUE(mount.ok());
+  constexpr int kPages = 16;
+  WriteFile(mount.B("stamps"), std::string(kPages * kPage, '\0'));
+  WaitUntilSettled();
+  ExpectReadersNeverSeeOlderData(mount, "stamps", kPages);
+}
+
+// A file the mount itself creates starts with nothing cached, so its writes
+// skip invalidation until a read starts; the race between the first reads
+// and the writes in flight must not leave old data behind either.
+TEST_P(CacheModes, ReadersOfAFileCreatedThroughTheMountNeverSeeOlderData) {
+  TestMount mount({"--primary", GetParam(), "--backend", "zcache:capacity=32M"});
+  ASSERT_TRUE(mount.ok());
+  constexpr int kPages = 16;
+  int fd = open(mount.M("stamps").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, kPages * kPage), 0);
+  close(fd);
+  ExpectReadersNeverSeeOlderData(mount, "stamps", kPages);
+}
+
+// Writes to a file created through the mount and never read skip all
+// invalidation (there is nothing to drop); once it has been read, its pages
+// are cached and every later write invalidates them again. Either way a
+// read returns what was written last.
+TEST_P(CacheModes, WritesInvalidateOnlyOnceAFileMayHaveCachedPages) {
+  TestMount mount({"--primary", GetParam(), "--backend", "zcache:capacity=32M"});
+  ASSERT_TRUE(mount.ok());
+  constexpr size_t kSize = 64 * kPage;
+  std::string first = TextLike(kSize, 1);
+  int fd = open(mount.M("new").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  ASSERT_GE(fd, 0);
+  for (size_t off = 0; off < kSize; off += 10 * kPage) {  // several writes, like tar's
+    size_t n = std::min<size_t>(10 * kPage, kSize - off);
+    ASSERT_EQ(pwrite(fd, first.data() + off, n, static_cast<off_t>(off)), static_cast<ssize_t>(n));
+  }
+  close(fd);
+  EXPECT_EQ(Invalidates(mount.Stats()), 0u) << "nothing was cached, so nothing to invalidate";
+
+  WaitUntilSettled();
+  ASSERT_TRUE(ReadThrough(mount.M("new"), true) == first);
+  ASSERT_TRUE(ReadThrough(mount.M("new"), true) == first);
+  auto cached = mount.Stats();
+  EXPECT_GT(Reads(cached, "pages_from_cleancache") + Reads(cached, "pages_from_primary"), 0u) << cached.dump(2);
+
+  // Same size, new content in the middle: the cached pages must go.
+  std::string second = first;
+  std::string patch = TextLike(3 * kPage, 2);
+  second.replace(5 * kPage + 100, patch.size(), patch);
+  fd = open(mount.M("new").c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(pwrite(fd, patch.data(), patch.size(), 5 * kPage + 100), static_cast<ssize_t>(patch.size()));
+  close(fd);
+  EXPECT_GT(Invalidates(mount.Stats()), Invalidates(cached));
+  EXPECT_TRUE(ReadThrough(mount.M("new"), true) == second);  // racy: from the backing
+  WaitUntilSettled();
+  EXPECT_TRUE(ReadThrough(mount.M("new"), true) == second);  // settled: through the caches
+  EXPECT_TRUE(ReadThrough(mount.M("new"), true) == second);
+}
+
+// The "nothing cached" state belongs to the file, not to a name: a hard link
+// made behind the mount's back reaches the same inode, and a read through it
+// makes writes through the first name invalidate.
+TEST_P(CacheModes, AReadThroughAHardLinkCountsForEveryName) {
+  TestMount mount({"--primary", GetParam(), "--backend", "zcache:capacity=32M"});
+  ASSERT_TRUE(mount.ok());
+  std::string first = TextLike(16 * kPage, 3);
+  int fd = open(mount.M("a").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, first.data(), first.size()), static_cast<ssize_t>(first.size()));
+  close(fd);
+  ASSERT_EQ(link(mount.B("a").c_str(), mount.B("b").c_str()), 0);
+  WaitUntilSettled();
+  ASSERT_TRUE(ReadThrough(mount.M("b"), true) == first);
+  ASSERT_TRUE(ReadThrough(mount.M("b"), true) == first);
+  auto cached = mount.Stats();
+
+  std::string second = TextLike(16 * kPage, 4);
+  fd = open(mount.M("a").c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(pwrite(fd, second.data(), second.size(), 0), static_cast<ssize_t>(second.size()));
+  close(fd);
+  EXPECT_GT(Invalidates(mount.Stats()), Invalidates(cached));
+  WaitUntilSettled();
+  EXPECT_TRUE(ReadThrough(mount.M("b"), true) == second);
+  EXPECT_TRUE(ReadThrough(mount.M("a"), true) == second);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, CacheModes, ::testing::Values("kernel", "2M"),
