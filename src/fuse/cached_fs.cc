@@ -2,7 +2,9 @@
 #include "fuse/cached_fs.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,6 +32,29 @@ long PreadFully(int fd, std::span<uint8_t> out, uint64_t offset) {
     done += static_cast<size_t>(n);
   }
   return static_cast<long>(done);
+}
+
+// Whether close(2) of this open file must reach the mount (FUSE_FLUSH):
+// the kernel then writes back the file's dirty shared-mapped pages, and the
+// mount's flush closes a duplicate of the backing descriptor so that an
+// error the backing deferred to close (NFS reports write errors there) is
+// passed on. A read-only open has neither; neither has a write-only open on
+// a local filesystem without a flush operation (O_WRONLY cannot be mapped).
+// Anything else keeps the flush. Saves a round trip per close().
+bool CloseNeedsFlush(int flags, int fd) {
+  int access = flags & O_ACCMODE;
+  if (access == O_RDONLY) return false;
+  if (access != O_WRONLY) return true;
+  struct statfs backing;
+  if (fstatfs(fd, &backing) != 0) return true;
+  switch (backing.f_type) {
+    case EXT4_SUPER_MAGIC:  // also ext2 and ext3
+    case XFS_SUPER_MAGIC:
+    case TMPFS_MAGIC:
+      return false;
+    default:
+      return true;
+  }
 }
 
 // fstat of an open backing file; on failure the request is answered.
@@ -136,6 +161,7 @@ void CachedFs::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   fi->fh = static_cast<uint64_t>(fd);
   if (primary_mode()) fi->direct_io = 1;
+  fi->noflush = !CloseNeedsFlush(flags, fd);
   if (fuse_reply_open(req, fi) != 0) close(fd);
 }
 
@@ -160,6 +186,7 @@ void CachedFs::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_
   }
   fi->fh = static_cast<uint64_t>(fd);
   if (primary_mode()) fi->direct_io = 1;
+  fi->noflush = !CloseNeedsFlush(flags, fd);
   if (fuse_reply_create(req, &e, fi) != 0) close(fd);
 }
 

@@ -16,6 +16,9 @@
 //    anywhere, so its writes and attribute changes skip all of that (see
 //    Inode::pages_may_be_cached; a read that starts during a write is caught
 //    after the write).
+//  - close() reaches the mount (FUSE_FLUSH) only for opens whose close can
+//    matter: not read-only ones, not write-only ones on local filesystems
+//    that report nothing at close (see CloseNeedsFlush).
 //  - Kernel mode: the kernel page cache is kept across opens only while the
 //    validator is unchanged and settled (auto_inval_data covers getattr).
 //    Primary mode: direct_io, so the mount's PageCache is the only primary;
