@@ -8,12 +8,19 @@
 //    (GetPage), else from the caller's Reader (the backing file). Pages are
 //    clean copies of the backing file: the PageCache never writes back.
 //  - A page evicted from the primary (least recently used first) is PutPage'd
-//    into cleancache; with capacity 0 every page read is put at once.
+//    into cleancache; with capacity 0 every page read is put at once, or,
+//    with put_queue_bytes, queued for a background thread that puts pages
+//    when a CPU would otherwise idle (SCHED_IDLE) and drops new ones while
+//    the queue is full (puts are optional; the caller's primary, the kernel,
+//    still has the pages).
 //  - Coherency: the caller writes the backing file FIRST, then calls Update
 //    (or Invalidate*). A read that started before that call never installs
 //    its (possibly old) data in the primary or in cleancache afterwards:
-//    each miss holds a ticket that any invalidation of the page revokes, and
-//    puts into cleancache happen under the same lock as invalidations.
+//    each miss holds a ticket that any invalidation of the page revokes;
+//    revoking and dropping cleancache's copy are one step under the page's
+//    lock, and so are checking a ticket and putting (a queued put that an
+//    invalidation overtakes is dropped, before or after it lands in
+//    cleancache, and reads skip cleancache for that page until then).
 //  - Pages are exactly `page_size` bytes; bytes past the end of the file are
 //    zero (a short Reader result is zero-filled). The caller clips to the
 //    file size, which it tracks.
@@ -37,6 +44,9 @@ struct PageCacheOptions {
   uint64_t capacity_bytes = 64ull << 20;  // primary size; 0 = keep nothing (put at once)
   uint32_t page_size = Cleancache::kDefaultPageSize;  // must equal the pool's page size
   uint32_t shards = 0;                    // 0 = chosen from the capacity
+  // Capacity 0 only: bytes of pages that may wait for a deferred put;
+  // 0 = put on the reading thread.
+  uint64_t put_queue_bytes = 0;
 };
 
 // Where the pages of a Read came from, and what the primary did.
@@ -49,6 +59,10 @@ struct PageCacheStats {
   uint64_t resident_pages = 0;    // pages in the primary now
   uint64_t resident_bytes = 0;    // page bytes in the primary now
   uint64_t capacity_bytes = 0;
+  uint64_t deferred_puts = 0;   // pages put by the background thread
+  uint64_t dropped_puts = 0;    // pages not put: the queue was full
+  uint64_t revoked_puts = 0;    // queued pages invalidated before their put
+  uint64_t queued_puts = 0;     // pages waiting (or being put) now
 };
 
 class PageCache {
@@ -85,6 +99,9 @@ class PageCache {
   // Evicts every resident page into cleancache (like dropping the kernel's
   // page cache): later reads are served by cleancache.
   void EvictAll();
+  // Waits until the pages queued for deferred puts so far are put (or
+  // dropped). Without a queue, returns at once.
+  void DrainPuts();
 
   PageCacheStats Stats() const;
   uint32_t page_size() const;

@@ -36,6 +36,7 @@ constexpr int kExitBadInput = 2;
 struct MountArgs {
   MountOptions options;
   std::string primary = "kernel";
+  std::string put_queue = "64M";
   std::string shared_uuid;
   bool foreground = false;
 };
@@ -47,6 +48,9 @@ void ParseMountArgs(MountArgs& args) {
     if (*bytes < 4096) Fail("mount", kExitBadInput, "--primary: at least one page (4096 bytes)");
     args.options.primary_bytes = *bytes;
   }
+  auto queue = cleancache::ParseSize(args.put_queue);
+  if (!queue.ok()) Fail("mount", kExitBadInput, "--put-queue: " + queue.status().message());
+  args.options.put_queue_bytes = *queue;
   if (!args.shared_uuid.empty()) {
     auto uuid = cleancache::Uuid::Parse(args.shared_uuid);
     if (!uuid.ok()) Fail("mount", kExitBadInput, "--shared-uuid: " + uuid.status().message());
@@ -142,6 +146,11 @@ void AddMountCommand(CLI::App& app) {
   mount->add_option("--primary", args->primary,
                     "Primary page cache: 'kernel' (the kernel page cache) or a size such as 256M (the mount's own "
                     "cache; files are opened direct_io, MAP_SHARED fails with ENODEV)")
+      ->capture_default_str();
+  mount->add_option("--put-queue", args->put_queue,
+                    "Kernel primary: pages read wait in a queue of this size to be put into cleancache by a "
+                    "background thread when a CPU is idle (new ones are dropped while it is full); 0 puts them "
+                    "on the reading thread")
       ->capture_default_str();
   mount->add_option("--shared-uuid", args->shared_uuid, "Join the shared pool with this UUID (mounts of the same data)");
   mount->add_option("--timeout", args->options.timeout_seconds, "Kernel attribute/entry cache timeout in seconds")

@@ -88,7 +88,7 @@ CachedFs::CachedFs(const MountOptions& options, Cleancache& cache, PoolId pool, 
       cache_(cache),
       pool_(pool),
       inodes_(root_fd, root_identity, S_IFDIR),
-      pages_(cache, pool, PageCacheOptions{options.primary_bytes, kPageSize, 0}),
+      pages_(cache, pool, PageCacheOptions{options.primary_bytes, kPageSize, 0, options.put_queue_bytes}),
       buffers_(kMaxIo + 2 * kPageSize) {}
 
 CachedFs::~CachedFs() = default;
@@ -368,6 +368,10 @@ nlohmann::json CachedFs::StatsJson() const {
   j["primary_cache"] = {{"resident_bytes", pc.resident_bytes},
                         {"capacity_bytes", pc.capacity_bytes},
                         {"evicted_pages", pc.evicted_pages}};
+  j["deferred_puts"] = {{"queued", pc.queued_puts},
+                        {"done", pc.deferred_puts},
+                        {"dropped_queue_full", pc.dropped_puts},
+                        {"revoked", pc.revoked_puts}};
   j["cleancache"] = {{"pages_stored", backend.pages_stored},
                      {"original_bytes", backend.original_bytes},
                      {"compressed_bytes", backend.compressed_bytes},

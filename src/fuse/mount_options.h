@@ -16,6 +16,9 @@ struct MountOptions {
   // 0: the kernel page cache is the primary (keep_cache); otherwise the
   // mount's own PageCache of this many bytes is (the kernel is told direct_io).
   uint64_t primary_bytes = 0;
+  // Kernel mode: pages read wait in a queue of this many bytes to be put by a
+  // background thread in idle CPU time (0: put on the FUSE worker thread).
+  uint64_t put_queue_bytes = 64ull << 20;
   std::optional<Uuid> shared_uuid;  // join this shared pool instead of a private one
   double timeout_seconds = 1.0;     // kernel attribute / entry cache timeout
   unsigned max_threads = 0;         // 0 = libfuse default

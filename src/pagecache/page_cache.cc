@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pagecache/page_cache_shard.h"
+#include "pagecache/put_feeder.h"
 
 namespace cleancache {
 namespace {
@@ -31,6 +32,7 @@ struct PageCache::Impl {
   PoolId pool;
   uint32_t page_size;
   uint64_t capacity_bytes;
+  bool shared_pool = false;
   std::vector<std::unique_ptr<PageCacheShard>> shards;
 
   std::atomic<uint64_t> primary_hits{0};
@@ -38,6 +40,11 @@ struct PageCache::Impl {
   std::atomic<uint64_t> backing_pages{0};
   std::atomic<uint64_t> reader_calls{0};
   std::atomic<uint64_t> evicted_pages{0};
+  std::atomic<uint64_t> deferred_puts{0};
+  std::atomic<uint64_t> dropped_puts{0};
+  std::atomic<uint64_t> revoked_puts{0};
+  // Declared last: destroyed (its thread joined) before what it uses.
+  std::unique_ptr<PutFeeder> feeder;
 
   Impl(Cleancache& c, PoolId p, const PageCacheOptions& options)
       : cache(c), pool(p), page_size(options.page_size), capacity_bytes(options.capacity_bytes) {
@@ -51,10 +58,38 @@ struct PageCache::Impl {
     // total never exceeds the capacity.
     if (capacity_pages > 0) count = std::min<uint64_t>(count, capacity_pages);
     auto info = cache.Info(pool);
-    PageCacheShard::Target target{&cache, pool, info.ok() && info->shared};
+    shared_pool = info.ok() && info->shared;
+    PageCacheShard::Target target{&cache, pool, shared_pool};
     for (uint64_t i = 0; i < count; ++i) {
       shards.push_back(std::make_unique<PageCacheShard>(target, capacity_pages / count, page_size));
     }
+    if (capacity_pages == 0 && options.put_queue_bytes >= page_size) {
+      feeder = std::make_unique<PutFeeder>(options.put_queue_bytes / page_size, page_size,
+                                           [this](QueuedPut& put) { FeedPut(put); });
+    }
+  }
+
+  // The feeder thread's put of one queued page.
+  void FeedPut(QueuedPut& put) {
+    {
+      std::lock_guard lock(put.shard->mu);
+      if (!put.shard->BeginPut(put.key, put.index, put.ticket)) {
+        ++revoked_puts;
+        return;
+      }
+    }
+    cache.PutPage(pool, put.key, put.index, {put.data.get(), page_size});
+    std::lock_guard lock(put.shard->mu);
+    put.shard->EndPut(put.key, put.index, put.ticket);
+    ++deferred_puts;
+  }
+
+  // In shard order; reads and the feeder hold one shard lock at a time.
+  std::vector<std::unique_lock<std::mutex>> LockAllShards() {
+    std::vector<std::unique_lock<std::mutex>> locks;
+    locks.reserve(shards.size());
+    for (auto& shard : shards) locks.emplace_back(shard->mu);
+    return locks;
   }
 
   PageCacheShard& ShardFor(const FileKey& key, uint64_t index) {
@@ -76,13 +111,16 @@ int PageCache::Read(const FileKey& key, uint64_t first_index, size_t count, std:
     size_t slot;  // position in the request
     uint64_t ticket;
     bool from_cleancache;
+    bool skip_cleancache;  // it may hold a revoked copy right now
   };
   std::vector<Miss> misses;
   for (size_t i = 0; i < count; ++i) {
     PageCacheShard& shard = impl_->ShardFor(key, first_index + i);
     std::lock_guard lock(shard.mu);
     if (shard.CopyIfResident(key, first_index + i, out.subspan(i * ps, ps))) continue;
-    misses.push_back({i, shard.BeginLoad(key, first_index + i), false});
+    bool skip_cleancache;
+    uint64_t ticket = shard.BeginLoad(key, first_index + i, &skip_cleancache);
+    misses.push_back({i, ticket, false, skip_cleancache});
   }
   impl_->primary_hits += count - misses.size();
   if (misses.empty()) {
@@ -107,7 +145,7 @@ int PageCache::Read(const FileKey& key, uint64_t first_index, size_t count, std:
     return 0;
   };
   std::vector<uint8_t> hit;
-  for_each_run([](const Miss&) { return true; },
+  for_each_run([](const Miss& miss) { return !miss.skip_cleancache; },
                [&](size_t m, size_t end) {
                  size_t n = end - m;
                  hit.assign(n, 0);
@@ -131,11 +169,30 @@ int PageCache::Read(const FileKey& key, uint64_t first_index, size_t count, std:
 
   if (rc == 0 && on_filled) on_filled();
   uint64_t evicted = 0;
+  // With a feeder, pages read are queued for it instead of being put here.
+  std::vector<std::unique_ptr<uint8_t[]>> buffers;
+  std::vector<QueuedPut> queued;
+  if (rc == 0 && impl_->feeder) {
+    size_t to_put = 0;
+    for (const Miss& miss : misses) to_put += miss.ticket != 0 && !(miss.from_cleancache && impl_->shared_pool);
+    buffers = impl_->feeder->TakeBuffers(to_put);
+  }
   for (const Miss& miss : misses) {
     PageCacheShard& shard = impl_->ShardFor(key, first_index + miss.slot);
+    const uint64_t index = first_index + miss.slot;
     std::lock_guard lock(shard.mu);
     if (rc < 0) {
-      shard.AbortLoad(key, first_index + miss.slot, miss.ticket);
+      shard.AbortLoad(key, index, miss.ticket);
+    } else if (impl_->feeder && miss.ticket != 0 && !(miss.from_cleancache && impl_->shared_pool)) {
+      if (buffers.empty()) {
+        shard.AbortLoad(key, index, miss.ticket);  // the feeder is behind: this put is dropped
+        ++impl_->dropped_puts;
+      } else if (shard.QueueForPut(key, index, miss.ticket)) {
+        std::memcpy(buffers.back().get(), out.data() + miss.slot * ps, ps);
+        queued.push_back(QueuedPut{&shard, key, index, miss.ticket, std::move(buffers.back())});
+        buffers.pop_back();
+      }
+      if (miss.from_cleancache) ++impl_->cleancache_hits;
     } else {
       evicted += shard.FinishLoad(key, first_index + miss.slot, miss.ticket, out.subspan(miss.slot * ps, ps),
                                   miss.from_cleancache);
@@ -143,9 +200,18 @@ int PageCache::Read(const FileKey& key, uint64_t first_index, size_t count, std:
     }
   }
   impl_->evicted_pages += evicted;
+  if (impl_->feeder) {
+    impl_->evicted_pages += queued.size();
+    impl_->feeder->GiveBack(buffers);
+    impl_->feeder->Push(queued);
+  }
   return rc;
 }
 
+// Each page is revoked and dropped from cleancache under its shard's lock, as
+// one step: a read that registers between the two could otherwise take the
+// old copy from cleancache (an exclusive get) and, its ticket still valid,
+// put it back after the drop (a stale page; ConcurrentReaders... test).
 void PageCache::Update(const FileKey& key, uint64_t offset, std::span<const uint8_t> data) {
   const uint32_t ps = impl_->page_size;
   size_t done = 0;
@@ -155,10 +221,8 @@ void PageCache::Update(const FileKey& key, uint64_t offset, std::span<const uint
     uint32_t in_page = static_cast<uint32_t>(pos % ps);
     size_t n = std::min<size_t>(ps - in_page, data.size() - done);
     PageCacheShard& shard = impl_->ShardFor(key, index);
-    {
-      std::lock_guard lock(shard.mu);
-      shard.Update(key, index, in_page, data.subspan(done, n));
-    }
+    std::lock_guard lock(shard.mu);
+    shard.Update(key, index, in_page, data.subspan(done, n));
     impl_->cache.InvalidatePage(impl_->pool, key, index);
     done += n;
   }
@@ -166,22 +230,25 @@ void PageCache::Update(const FileKey& key, uint64_t offset, std::span<const uint
 
 void PageCache::InvalidatePages(const FileKey& key, uint64_t first_index, uint64_t count) {
   if (count == 0) return;
-  for (auto& shard : impl_->shards) {
-    std::lock_guard lock(shard->mu);
-    shard->Invalidate(key, first_index, count);
-  }
-  if (count > kMaxPageInvalidations) {
-    impl_->cache.InvalidateInode(impl_->pool, key);
+  if (count <= kMaxPageInvalidations) {
+    for (uint64_t i = 0; i < count; ++i) {
+      PageCacheShard& shard = impl_->ShardFor(key, first_index + i);
+      std::lock_guard lock(shard.mu);
+      shard.Invalidate(key, first_index + i, 1);
+      impl_->cache.InvalidatePage(impl_->pool, key, first_index + i);
+    }
     return;
   }
-  for (uint64_t i = 0; i < count; ++i) impl_->cache.InvalidatePage(impl_->pool, key, first_index + i);
+  // Cleancache has no range call (Linux neither): the whole file goes, with
+  // every shard locked so that no read of the file registers in between.
+  auto locks = impl_->LockAllShards();
+  for (auto& shard : impl_->shards) shard->Invalidate(key, first_index, count);
+  impl_->cache.InvalidateInode(impl_->pool, key);
 }
 
 void PageCache::InvalidateFile(const FileKey& key) {
-  for (auto& shard : impl_->shards) {
-    std::lock_guard lock(shard->mu);
-    shard->InvalidateFile(key);
-  }
+  auto locks = impl_->LockAllShards();
+  for (auto& shard : impl_->shards) shard->InvalidateFile(key);
   impl_->cache.InvalidateInode(impl_->pool, key);
 }
 
@@ -205,7 +272,15 @@ PageCacheStats PageCache::Stats() const {
   }
   stats.resident_bytes = stats.resident_pages * impl_->page_size;
   stats.capacity_bytes = impl_->capacity_bytes;
+  stats.deferred_puts = impl_->deferred_puts;
+  stats.dropped_puts = impl_->dropped_puts;
+  stats.revoked_puts = impl_->revoked_puts;
+  stats.queued_puts = impl_->feeder ? impl_->feeder->queued_pages() : 0;
   return stats;
+}
+
+void PageCache::DrainPuts() {
+  if (impl_->feeder) impl_->feeder->Drain();
 }
 
 }  // namespace cleancache

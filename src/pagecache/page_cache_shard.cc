@@ -1,6 +1,7 @@
 #include "pagecache/page_cache_shard.h"
 
 #include <cstring>
+#include <iterator>
 
 namespace cleancache {
 
@@ -13,22 +14,23 @@ PageCacheShard::Slot* PageCacheShard::FindSlot(const FileKey& key, uint64_t inde
 
 void PageCacheShard::EraseSlot(std::unordered_map<FileKey, FileSlots, FileKeyHash>::iterator file,
                                FileSlots::iterator slot) {
-  if (slot->second.resident) lru_.erase(slot->second.page);
+  if (slot->second.state == State::kResident) lru_.erase(slot->second.page);
   file->second.erase(slot);
   if (file->second.empty()) files_.erase(file);
 }
 
 bool PageCacheShard::CopyIfResident(const FileKey& key, uint64_t index, std::span<uint8_t> out) {
   Slot* slot = FindSlot(key, index);
-  if (slot == nullptr || !slot->resident) return false;
+  if (slot == nullptr || slot->state != State::kResident) return false;
   std::memcpy(out.data(), slot->page->data.get(), page_size_);
   lru_.splice(lru_.begin(), lru_, slot->page);
   return true;
 }
 
-uint64_t PageCacheShard::BeginLoad(const FileKey& key, uint64_t index) {
+uint64_t PageCacheShard::BeginLoad(const FileKey& key, uint64_t index, bool* skip_cleancache) {
   auto [slot, inserted] = files_[key].try_emplace(index);
-  if (!inserted) return 0;  // resident (raced with another load) or in flight
+  *skip_cleancache = !inserted && slot->second.state == State::kPuttingRevoked;
+  if (!inserted) return 0;  // resident (raced with another load), in flight or being put
   slot->second.ticket = next_ticket_++;
   return slot->second.ticket;
 }
@@ -38,7 +40,44 @@ void PageCacheShard::AbortLoad(const FileKey& key, uint64_t index, uint64_t tick
   auto file = files_.find(key);
   if (file == files_.end()) return;
   auto slot = file->second.find(index);
-  if (slot != file->second.end() && !slot->second.resident && slot->second.ticket == ticket) EraseSlot(file, slot);
+  if (slot != file->second.end() && slot->second.state == State::kLoading && slot->second.ticket == ticket)
+    EraseSlot(file, slot);
+}
+
+bool PageCacheShard::QueueForPut(const FileKey& key, uint64_t index, uint64_t ticket) {
+  Slot* slot = ticket == 0 ? nullptr : FindSlot(key, index);
+  if (slot == nullptr || slot->state != State::kLoading || slot->ticket != ticket) return false;
+  slot->state = State::kQueued;
+  return true;
+}
+
+bool PageCacheShard::BeginPut(const FileKey& key, uint64_t index, uint64_t ticket) {
+  Slot* slot = FindSlot(key, index);
+  if (slot == nullptr || slot->state != State::kQueued || slot->ticket != ticket) return false;
+  slot->state = State::kPutting;
+  return true;
+}
+
+// Under this lock, so no read can start consulting cleancache between the
+// revoked copy landing there and it being dropped (the slot is erased only
+// after the drop).
+void PageCacheShard::EndPut(const FileKey& key, uint64_t index, uint64_t ticket) {
+  auto file = files_.find(key);
+  if (file == files_.end()) return;
+  auto slot = file->second.find(index);
+  if (slot == file->second.end() || slot->second.ticket != ticket) return;
+  if (slot->second.state == State::kPuttingRevoked) target_.cache->InvalidatePage(target_.pool, key, index);
+  EraseSlot(file, slot);
+}
+
+bool PageCacheShard::Revoke(std::unordered_map<FileKey, FileSlots, FileKeyHash>::iterator file,
+                            FileSlots::iterator slot) {
+  if (slot->second.state == State::kPutting || slot->second.state == State::kPuttingRevoked) {
+    slot->second.state = State::kPuttingRevoked;
+    return false;
+  }
+  EraseSlot(file, slot);
+  return true;
 }
 
 uint64_t PageCacheShard::FinishLoad(const FileKey& key, uint64_t index, uint64_t ticket,
@@ -49,7 +88,7 @@ uint64_t PageCacheShard::FinishLoad(const FileKey& key, uint64_t index, uint64_t
   auto found = file->second.find(index);
   if (found == file->second.end()) return 0;
   Slot* slot = &found->second;
-  if (slot->resident || slot->ticket != ticket) return 0;  // revoked
+  if (slot->state != State::kLoading || slot->ticket != ticket) return 0;  // revoked
   if (capacity_pages_ == 0) {
     // Nothing stays resident: the page is evicted on arrival, put straight
     // from the caller's buffer (no copy) under this lock like any eviction.
@@ -63,7 +102,7 @@ uint64_t PageCacheShard::FinishLoad(const FileKey& key, uint64_t index, uint64_t
   std::memcpy(bytes.get(), data.data(), page_size_);
   lru_.push_front(Page{key, index, std::move(bytes), came_from_cleancache && target_.shared_pool});
   slot->page = lru_.begin();
-  slot->resident = true;
+  slot->state = State::kResident;
   slot->ticket = 0;
   uint64_t evicted = 0;
   while (lru_.size() > capacity_pages_) {
@@ -92,8 +131,8 @@ void PageCacheShard::Update(const FileKey& key, uint64_t index, uint32_t offset_
   if (file == files_.end()) return;
   auto slot = file->second.find(index);
   if (slot == file->second.end()) return;
-  if (!slot->second.resident) {
-    EraseSlot(file, slot);  // revokes the ticket of the read in flight
+  if (slot->second.state != State::kResident) {
+    Revoke(file, slot);  // the read in flight or the queued put must not install old data
     return;
   }
   Page& page = *slot->second.page;
@@ -106,12 +145,11 @@ void PageCacheShard::Invalidate(const FileKey& key, uint64_t first, uint64_t cou
   if (file == files_.end()) return;
   FileSlots& slots = file->second;
   if (count <= slots.size()) {
-    for (uint64_t i = 0; i < count && file != files_.end(); ++i) {
+    for (uint64_t i = 0; i < count; ++i) {
       auto slot = slots.find(first + i);
       if (slot == slots.end()) continue;
       bool last = slots.size() == 1;
-      EraseSlot(file, slot);
-      if (last) return;
+      if (Revoke(file, slot) && last) return;  // the file's map is gone
     }
     return;
   }
@@ -119,20 +157,24 @@ void PageCacheShard::Invalidate(const FileKey& key, uint64_t first, uint64_t cou
   for (auto it = slots.begin(); it != slots.end(); ++it) {
     if (it->first >= first && it->first - first < count) doomed.push_back(it);
   }
-  for (auto it : doomed) {
-    if (it->second.resident) lru_.erase(it->second.page);
-    slots.erase(it);
-  }
-  if (slots.empty()) files_.erase(file);
+  for (auto it : doomed) Revoke(file, it);  // the file's map lasts while it has a putting slot
 }
 
 void PageCacheShard::InvalidateFile(const FileKey& key) {
   auto file = files_.find(key);
   if (file == files_.end()) return;
-  for (auto& [index, slot] : file->second) {
-    if (slot.resident) lru_.erase(slot.page);
+  FileSlots& slots = file->second;
+  for (auto it = slots.begin(); it != slots.end();) {
+    auto next = std::next(it);
+    if (it->second.state == State::kResident) lru_.erase(it->second.page);
+    if (it->second.state == State::kPutting || it->second.state == State::kPuttingRevoked) {
+      it->second.state = State::kPuttingRevoked;
+    } else {
+      slots.erase(it);
+    }
+    it = next;
   }
-  files_.erase(file);
+  if (slots.empty()) files_.erase(file);
 }
 
 uint64_t PageCacheShard::EvictAll() {

@@ -1,5 +1,12 @@
 // One lock's worth of the PageCache: resident pages in LRU order, plus the
-// tickets of reads in flight. Every method requires the caller to hold mu.
+// tickets of reads in flight and of pages queued for a deferred put. Every
+// method requires the caller to hold mu.
+//
+// A page's slot: loading (a read holds its ticket) -> resident, or (capacity
+// 0 with a PutFeeder) -> queued -> putting -> gone. Any invalidation revokes
+// a ticket by erasing the slot, except while putting: the put runs outside
+// this lock, so the slot is marked revoked instead, reads skip cleancache for
+// the page, and EndPut drops whatever the put stored.
 #pragma once
 
 #include <cstdint>
@@ -33,13 +40,21 @@ class PageCacheShard {
   bool CopyIfResident(const FileKey& key, uint64_t index, std::span<uint8_t> out);
   // Registers a read of a missing page. Returns its ticket, or 0 when another
   // read of the page is already in flight (this one must not install).
-  uint64_t BeginLoad(const FileKey& key, uint64_t index);
+  // *skip_cleancache: cleancache may hold a revoked copy of the page now.
+  uint64_t BeginLoad(const FileKey& key, uint64_t index, bool* skip_cleancache);
   // Installs the page read under `ticket` unless an invalidation revoked it,
   // then evicts down to capacity (evicted pages are put into cleancache).
   // Returns the number of pages evicted.
   uint64_t FinishLoad(const FileKey& key, uint64_t index, uint64_t ticket, std::span<const uint8_t> data,
                       bool came_from_cleancache);
   void AbortLoad(const FileKey& key, uint64_t index, uint64_t ticket);
+  // Deferred puts (capacity 0): the page read under `ticket` is queued. False
+  // if the ticket was revoked (then nothing is to be put).
+  bool QueueForPut(const FileKey& key, uint64_t index, uint64_t ticket);
+  // The feeder is about to put the page: false if revoked meanwhile.
+  bool BeginPut(const FileKey& key, uint64_t index, uint64_t ticket);
+  // The put is done: if revoked during it, the copy is dropped from cleancache.
+  void EndPut(const FileKey& key, uint64_t index, uint64_t ticket);
   // Resident page: patched in place. Page in flight: ticket revoked.
   void Update(const FileKey& key, uint64_t index, uint32_t offset_in_page, std::span<const uint8_t> bytes);
   // Drops resident pages and revokes tickets for [first, first + count).
@@ -58,14 +73,18 @@ class PageCacheShard {
     bool in_cleancache;  // an identical copy is known to be in a shared pool
   };
   using PageList = std::list<Page>;
+  enum class State : uint8_t { kLoading, kResident, kQueued, kPutting, kPuttingRevoked };
   struct Slot {
     PageList::iterator page;  // valid when resident
-    bool resident = false;
-    uint64_t ticket = 0;      // read in flight (when not resident)
+    State state = State::kLoading;
+    uint64_t ticket = 0;      // when loading, queued or putting
   };
   using FileSlots = std::unordered_map<uint64_t, Slot>;
 
   Slot* FindSlot(const FileKey& key, uint64_t index);
+  // Revokes a slot that is not resident: erased, or marked if being put.
+  // Returns true if it was erased.
+  bool Revoke(std::unordered_map<FileKey, FileSlots, FileKeyHash>::iterator file, FileSlots::iterator slot);
   void EraseSlot(std::unordered_map<FileKey, FileSlots, FileKeyHash>::iterator file, FileSlots::iterator slot);
   void EvictOldest();
 

@@ -252,6 +252,9 @@ TEST(FuseBadInput, BadPrimaryAndUuid) {
   auto r = t.Mount({"--primary", "huge"}, t.root + "/b", t.root + "/m");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--primary"), std::string::npos) << r.err;
+  r = t.Mount({"--put-queue", "some"}, t.root + "/b", t.root + "/m");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--put-queue"), std::string::npos) << r.err;
   r = t.Mount({"--shared-uuid", "not-a-uuid"}, t.root + "/b", t.root + "/m");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--shared-uuid"), std::string::npos) << r.err;

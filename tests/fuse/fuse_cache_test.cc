@@ -66,6 +66,7 @@ TEST_P(CacheModes, SecondPassOfAWorkingSetBiggerThanThePrimaryComesFromCleancach
   WaitUntilSettled();
 
   ASSERT_TRUE(ReadThrough(mount.M("big"), true) == content);
+  ASSERT_TRUE(mount.WaitForDeferredPuts());
   auto first = mount.Stats();
   EXPECT_GE(Reads(first, "pages_from_backing"), pages);
 
@@ -168,6 +169,7 @@ TEST_P(CacheModes, WritesInvalidateOnlyOnceAFileMayHaveCachedPages) {
 
   WaitUntilSettled();
   ASSERT_TRUE(ReadThrough(mount.M("new"), true) == first);
+  ASSERT_TRUE(mount.WaitForDeferredPuts());
   ASSERT_TRUE(ReadThrough(mount.M("new"), true) == first);
   auto cached = mount.Stats();
   EXPECT_GT(Reads(cached, "pages_from_cleancache") + Reads(cached, "pages_from_primary"), 0u) << cached.dump(2);

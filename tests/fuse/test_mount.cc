@@ -140,6 +140,16 @@ nlohmann::json TestMount::Stats() const {
   return nlohmann::json::parse(*text, nullptr, false);
 }
 
+bool TestMount::WaitForDeferredPuts() const {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    nlohmann::json stats = Stats();
+    if (stats.contains("deferred_puts") && stats["deferred_puts"]["queued"].get<uint64_t>() == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
 void WaitUntilSettled() {
   std::this_thread::sleep_for(std::chrono::nanoseconds(fuse::kRacyWindowNs + 20'000'000));
 }

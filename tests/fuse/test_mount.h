@@ -39,6 +39,9 @@ class TestMount {
   std::string B(const std::string& rel) const { return backing_ + "/" + rel; }
   std::string M(const std::string& rel) const { return mnt_ + "/" + rel; }
   nlohmann::json Stats() const;
+  // Kernel mode puts pages read in the background: waits until none is
+  // queued (the mount's deferred_puts.queued is 0). False after 30 s.
+  bool WaitForDeferredPuts() const;
   // Unmounts now (the destructor then only cleans up). True on success.
   bool Unmount();
 

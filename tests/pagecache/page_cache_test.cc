@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <future>
 #include <map>
@@ -67,8 +68,9 @@ class PageCacheTest : public ::testing::Test {
     pool_ = cache_.InitFs(kPage);
     ASSERT_GE(pool_, 0);
   }
-  std::unique_ptr<PageCache> Make(uint64_t capacity_pages, uint32_t shards = 0) {
-    return std::make_unique<PageCache>(cache_, pool_, PageCacheOptions{capacity_pages * kPage, kPage, shards});
+  std::unique_ptr<PageCache> Make(uint64_t capacity_pages, uint32_t shards = 0, uint64_t queue_pages = 0) {
+    return std::make_unique<PageCache>(cache_, pool_,
+                                       PageCacheOptions{capacity_pages * kPage, kPage, shards, queue_pages * kPage});
   }
   std::vector<uint8_t> ReadAll(PageCache& pc, const FileKey& key, FakeFile& file, uint64_t first, size_t count) {
     std::vector<uint8_t> out(count * kPage);
@@ -265,13 +267,14 @@ TEST_F(PageCacheTest, InvalidationDuringReadRevokesInstall) {
 // Model check: random reads, writes, truncates and invalidations of several
 // files against a plain copy; every read must match the model.
 TEST_F(PageCacheTest, RandomOperationsMatchModel) {
-  for (uint64_t capacity : {0, 3, 40}) {
-    auto pc = Make(capacity);
+  for (auto [capacity, queue] : {std::pair<uint64_t, uint64_t>{0, 0}, {0, 8}, {0, 1000}, {3, 0}, {40, 0}}) {
+    SCOPED_TRACE("capacity " + std::to_string(capacity) + " put queue " + std::to_string(queue));
+    auto pc = Make(capacity, 0, queue);
     constexpr int kFiles = 4;
     std::vector<FakeFile> files(kFiles);
     std::vector<FileKey> keys;
-    for (int f = 0; f < kFiles; ++f) keys.push_back(FileKey::FromInode(7, 1000 + f + capacity * 10));
-    std::mt19937 rng(42 + capacity);
+    for (int f = 0; f < kFiles; ++f) keys.push_back(FileKey::FromInode(7, 1000 + f + capacity * 10 + queue * 100));
+    std::mt19937 rng(42 + capacity + queue);
     for (int op = 0; op < 4000; ++op) {
       int f = rng() % kFiles;
       FakeFile& file = files[f];
@@ -291,6 +294,7 @@ TEST_F(PageCacheTest, RandomOperationsMatchModel) {
         }
         case 4:
           if (rng() % 4 == 0) pc->EvictAll();
+          if (rng() % 4 == 1) pc->DrainPuts();
           break;
         default: {
           uint64_t first = rng() % 26;
@@ -311,8 +315,8 @@ TEST_F(PageCacheTest, RandomOperationsMatchModel) {
 // Concurrent writers stamp pages with increasing versions; a reader that
 // starts after a write was acknowledged must never see an older version.
 TEST_F(PageCacheTest, ConcurrentReadersNeverSeeDataOlderThanAcknowledgedWrites) {
-  for (uint64_t capacity : {0, 4}) {
-    auto pc = Make(capacity, 2);
+  for (auto [capacity, queue] : {std::pair<uint64_t, uint64_t>{0, 0}, {0, 64}, {4, 0}}) {
+    auto pc = Make(capacity, 2, queue);
     FakeFile file;
     constexpr int kPages = 8;
     std::vector<std::atomic<uint64_t>> acked(kPages);
@@ -350,7 +354,7 @@ TEST_F(PageCacheTest, ConcurrentReadersNeverSeeDataOlderThanAcknowledgedWrites) 
       });
     }
     for (auto& t : threads) t.join();
-    EXPECT_EQ(failures.load(), 0) << "capacity " << capacity;
+    EXPECT_EQ(failures.load(), 0) << "capacity " << capacity << " put queue " << queue;
     // Quiescent: every page must now read exactly as the backing.
     for (int p = 0; p < kPages; ++p) {
       std::vector<uint8_t> out(kPage), model(kPage);
@@ -376,6 +380,160 @@ TEST_F(PageCacheTest, SharedPoolHitsAreNotPutBack) {
   EXPECT_EQ(out, data);
   EXPECT_EQ(cache_.Counters(shared).puts, 3u);
   EXPECT_EQ(pc.Stats().cleancache_hits, 3u);
+}
+
+// A MapBackend whose puts, once armed, store the page and then wait until
+// released: the feeder is held mid-put, after the copy landed.
+class GatedBackend : public testing::MapBackend {
+ public:
+  void PutPage(BackendPoolId pool, const FileKey& key, uint64_t index, std::span<const uint8_t> page) override {
+    MapBackend::PutPage(pool, key, index, page);
+    std::unique_lock lock(mu_);
+    if (!armed_) return;
+    ++held_;
+    changed_.notify_all();
+    changed_.wait(lock, [this] { return !armed_; });
+  }
+  void Arm() {
+    std::lock_guard lock(mu_);
+    armed_ = true;
+  }
+  void WaitUntilHeld() {
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [this] { return held_ > 0; });
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    armed_ = false;
+    changed_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable changed_;
+  bool armed_ = false;
+  int held_ = 0;
+};
+
+class DeferredPutTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto backend = std::make_unique<GatedBackend>();
+    backend_ = backend.get();
+    ASSERT_TRUE(cache_.RegisterBackend(std::move(backend)).ok());
+    pool_ = cache_.InitFs(kPage);
+    ASSERT_GE(pool_, 0);
+  }
+  std::vector<uint8_t> ReadPages(PageCache& pc, FakeFile& file, uint64_t first, size_t count) {
+    std::vector<uint8_t> out(count * kPage);
+    EXPECT_EQ(pc.Read(key_, first, count, out, file.reader()), 0);
+    return out;
+  }
+  GatedBackend* backend_ = nullptr;
+  Cleancache cache_;
+  PoolId pool_ = kNoPool;
+  FileKey key_ = FileKey::FromInode(1, 200);
+};
+
+TEST_F(DeferredPutTest, PagesReadArePutInTheBackground) {
+  PageCache pc(cache_, pool_, PageCacheOptions{0, kPage, 0, 64 * kPage});
+  FakeFile file;
+  auto data = Pattern(10 * kPage, 20);
+  file.Write(0, data);
+  EXPECT_EQ(ReadPages(pc, file, 0, 10), data);
+  pc.DrainPuts();
+  EXPECT_EQ(pc.Stats().queued_puts, 0u);
+  EXPECT_EQ(pc.Stats().deferred_puts, 10u);
+  EXPECT_EQ(cache_.Counters(pool_).puts, 10u);
+  EXPECT_EQ(ReadPages(pc, file, 0, 10), data);
+  EXPECT_EQ(pc.Stats().cleancache_hits, 10u);
+  EXPECT_EQ(pc.Stats().backing_pages, 10u);
+}
+
+TEST_F(DeferredPutTest, AFullQueueDropsNewPutsAndServesReadsAnyway) {
+  PageCache pc(cache_, pool_, PageCacheOptions{0, kPage, 0, 2 * kPage});
+  FakeFile file;
+  auto data = Pattern(12 * kPage, 21);
+  file.Write(0, data);
+  backend_->Arm();  // the feeder stops in its first put
+  EXPECT_EQ(ReadPages(pc, file, 0, 1), std::vector<uint8_t>(data.begin(), data.begin() + kPage));
+  backend_->WaitUntilHeld();
+  EXPECT_EQ(ReadPages(pc, file, 1, 11), std::vector<uint8_t>(data.begin() + kPage, data.end()));
+  // One page is being put, one buffer was free: one more queued, ten dropped.
+  EXPECT_EQ(pc.Stats().dropped_puts, 10u);
+  backend_->Release();
+  pc.DrainPuts();
+  EXPECT_EQ(pc.Stats().deferred_puts, 2u);
+  EXPECT_EQ(cache_.Counters(pool_).puts, 2u);
+  EXPECT_EQ(ReadPages(pc, file, 0, 12), data);
+}
+
+TEST_F(DeferredPutTest, AWriteOvertakingAQueuedPutRevokesIt) {
+  PageCache pc(cache_, pool_, PageCacheOptions{0, kPage, 0, 64 * kPage});
+  FakeFile file;
+  auto old_data = Pattern(2 * kPage, 22);
+  file.Write(0, old_data);
+  backend_->Arm();
+  ReadPages(pc, file, 0, 1);  // page 0 held mid-put by the feeder
+  backend_->WaitUntilHeld();
+  ReadPages(pc, file, 1, 1);  // page 1 waits in the queue behind it
+  auto new_data = Pattern(2 * kPage, 23);
+  file.Write(0, new_data);
+  pc.Update(key_, 0, new_data);
+  // Page 0's old copy is in cleancache now, but its slot is revoked: reads
+  // must not take it from there.
+  EXPECT_EQ(ReadPages(pc, file, 0, 2), new_data);
+  backend_->Release();
+  pc.DrainPuts();
+  EXPECT_EQ(pc.Stats().revoked_puts, 1u);  // page 1's old copy: never put
+  // Page 0's old copy, which landed during the write, was dropped; what
+  // cleancache holds now can only be new data (page 1, read after the write).
+  std::vector<uint8_t> page(kPage);
+  for (uint64_t index : {0, 1}) {
+    if (cache_.GetPage(pool_, key_, index, page)) {
+      EXPECT_TRUE(std::equal(page.begin(), page.end(), new_data.begin() + index * kPage)) << "page " << index;
+    }
+  }
+  EXPECT_EQ(ReadPages(pc, file, 0, 2), new_data);
+}
+
+TEST_F(DeferredPutTest, InvalidateFileDuringAPutDropsTheCopyThatLanded) {
+  PageCache pc(cache_, pool_, PageCacheOptions{0, kPage, 0, 64 * kPage});
+  FakeFile file;
+  file.Write(0, Pattern(kPage, 24));
+  backend_->Arm();
+  ReadPages(pc, file, 0, 1);
+  backend_->WaitUntilHeld();
+  pc.InvalidateFile(key_);
+  backend_->Release();
+  pc.DrainPuts();
+  std::vector<uint8_t> page(kPage);
+  EXPECT_FALSE(cache_.GetPage(pool_, key_, 0, page));
+}
+
+// Destruction neither hangs on the queue nor leaves the feeder running.
+TEST_F(DeferredPutTest, DestroyingWithPutsQueuedWaitsOnlyForThePutInProgress) {
+  FakeFile file;
+  file.Write(0, Pattern(8 * kPage, 25));
+  std::thread release;
+  {
+    PageCache pc(cache_, pool_, PageCacheOptions{0, kPage, 0, 64 * kPage});
+    backend_->Arm();
+    ReadPages(pc, file, 0, 1);
+    backend_->WaitUntilHeld();
+    ReadPages(pc, file, 1, 7);
+    release = std::thread([this] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      backend_->Release();
+    });
+    // The destructor waits for the put in progress and drops the rest.
+  }
+  release.join();
+  const uint64_t puts = cache_.Counters(pool_).puts;
+  EXPECT_GE(puts, 1u);
+  EXPECT_LE(puts, 8u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(cache_.Counters(pool_).puts, puts) << "nothing is put after destruction";
 }
 
 }  // namespace
