@@ -229,13 +229,13 @@ void Shard::Put(BackendPoolId pool, const FileKey& key, uint64_t index, const Pr
     if (old != kNil) RemoveEntry(old);
   }
   const uint32_t object_bytes = page.kind == PreparedPage::Kind::kSameFilled ? 0 : page.size + kObjectHeaderBytes;
-  for (;;) {
-    f = FindFile(pool, key, hash);  // eviction may have removed it
-    if (RealBytes() + GrowthFor(object_bytes, f == kNil) <= config_.capacity_bytes) break;
+  if (f != kNil && files_[f].pages == 0) f = kNil;  // the removal above dropped the file
+  while (RealBytes() + GrowthFor(object_bytes, f == kNil) > config_.capacity_bytes) {
     if (!EvictOne(/*keep_idle_head=*/object_bytes > 0 && !FitsInHead(object_bytes))) {
       ++counters_.dropped_puts;
       return;
     }
+    f = FindFile(pool, key, hash);  // eviction may have removed it
   }
   if (f == kNil) f = AddFile(*p, key, hash);
   uint32_t e = entries_.Allocate();
