@@ -20,23 +20,6 @@ namespace {
 
 constexpr const char* kBinary = "/usr/bin/memcached";
 
-int ConnectLoopback(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  timeval timeout{2, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // A port nobody listens on right now (the kernel's pick for port 0).
 uint16_t FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -113,7 +96,7 @@ bool MemcachedServer::Launch() {
       pid_ = -1;
       return false;
     }
-    int fd = ConnectLoopback(port_);
+    int fd = ConnectLoopback(port_, 2);
     if (fd >= 0) {
       close(fd);
       return true;
@@ -184,7 +167,7 @@ void MemcachedServer::Resume() {
 
 std::optional<std::string> MemcachedServer::Exchange(const std::string& request,
                                                      const std::string& terminator) const {
-  int fd = ConnectLoopback(port_);
+  int fd = ConnectLoopback(port_, 2);
   if (fd < 0) return std::nullopt;
   std::optional<std::string> reply;
   if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
@@ -251,9 +234,31 @@ bool MemcachedServer::FlushAll() const {
 
 std::string MemcachedSpec(const std::vector<const MemcachedServer*>& servers, const std::string& options) {
   std::string spec = "memcached://";
-  for (size_t i = 0; i < servers.size(); ++i) spec += (i ? "," : "") + servers[i]->address();
+  for (size_t i = 0; i < servers.size(); ++i) {
+    if (i > 0) spec += ',';
+    spec += servers[i]->address();
+  }
   if (!options.empty()) spec += "?" + options;
   return spec;
+}
+
+int ConnectLoopback(uint16_t port, int timeout_seconds) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (timeout_seconds > 0) {
+    timeval timeout{timeout_seconds, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  }
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 }  // namespace cleancache::testing

@@ -55,4 +55,9 @@ class MemcachedServer {
 // "memcached://a,b,c?extra" for the given servers.
 std::string MemcachedSpec(const std::vector<const MemcachedServer*>& servers, const std::string& options = "");
 
+// A TCP connection to 127.0.0.1:port, or -1. With timeout_seconds > 0, reads
+// and writes on it give up after that long (a test must not hang on a
+// server that stopped answering).
+int ConnectLoopback(uint16_t port, int timeout_seconds = 0);
+
 }  // namespace cleancache::testing
