@@ -170,20 +170,20 @@ int PageCache::Read(const FileKey& key, uint64_t first_index, size_t count, std:
   if (rc == 0 && on_filled) on_filled();
   uint64_t evicted = 0;
   // With a feeder, pages read are queued for it instead of being put here.
+  // (A shared pool keeps the pages it serves: those need no put.)
+  auto feeds = [&](const Miss& miss) {
+    return impl_->feeder && miss.ticket != 0 && !(miss.from_cleancache && impl_->shared_pool);
+  };
   std::vector<std::unique_ptr<uint8_t[]>> buffers;
   std::vector<QueuedPut> queued;
-  if (rc == 0 && impl_->feeder) {
-    size_t to_put = 0;
-    for (const Miss& miss : misses) to_put += miss.ticket != 0 && !(miss.from_cleancache && impl_->shared_pool);
-    buffers = impl_->feeder->TakeBuffers(to_put);
-  }
+  if (rc == 0 && impl_->feeder) buffers = impl_->feeder->TakeBuffers(std::count_if(misses.begin(), misses.end(), feeds));
   for (const Miss& miss : misses) {
     PageCacheShard& shard = impl_->ShardFor(key, first_index + miss.slot);
     const uint64_t index = first_index + miss.slot;
     std::lock_guard lock(shard.mu);
     if (rc < 0) {
       shard.AbortLoad(key, index, miss.ticket);
-    } else if (impl_->feeder && miss.ticket != 0 && !(miss.from_cleancache && impl_->shared_pool)) {
+    } else if (feeds(miss)) {
       if (buffers.empty()) {
         shard.AbortLoad(key, index, miss.ticket);  // the feeder is behind: this put is dropped
         ++impl_->dropped_puts;

@@ -1,7 +1,6 @@
 #include "pagecache/page_cache_shard.h"
 
 #include <cstring>
-#include <iterator>
 
 namespace cleancache {
 
@@ -12,7 +11,7 @@ PageCacheShard::Slot* PageCacheShard::FindSlot(const FileKey& key, uint64_t inde
   return slot == file->second.end() ? nullptr : &slot->second;
 }
 
-void PageCacheShard::EraseSlot(std::unordered_map<FileKey, FileSlots, FileKeyHash>::iterator file,
+void PageCacheShard::EraseSlot(FileMap::iterator file,
                                FileSlots::iterator slot) {
   if (slot->second.state == State::kResident) lru_.erase(slot->second.page);
   file->second.erase(slot);
@@ -70,7 +69,18 @@ void PageCacheShard::EndPut(const FileKey& key, uint64_t index, uint64_t ticket)
   EraseSlot(file, slot);
 }
 
-bool PageCacheShard::Revoke(std::unordered_map<FileKey, FileSlots, FileKeyHash>::iterator file,
+// Iterators are collected first: revoking erases slots (and, with the last
+// one, the file's map), but a slot being put stays, and so does its map.
+template <typename Doomed>
+void PageCacheShard::RevokeWhere(FileMap::iterator file, Doomed doomed) {
+  std::vector<FileSlots::iterator> victims;
+  for (auto it = file->second.begin(); it != file->second.end(); ++it) {
+    if (doomed(it->first)) victims.push_back(it);
+  }
+  for (auto it : victims) Revoke(file, it);
+}
+
+bool PageCacheShard::Revoke(FileMap::iterator file,
                             FileSlots::iterator slot) {
   if (slot->second.state == State::kPutting || slot->second.state == State::kPuttingRevoked) {
     slot->second.state = State::kPuttingRevoked;
@@ -153,28 +163,13 @@ void PageCacheShard::Invalidate(const FileKey& key, uint64_t first, uint64_t cou
     }
     return;
   }
-  std::vector<FileSlots::iterator> doomed;
-  for (auto it = slots.begin(); it != slots.end(); ++it) {
-    if (it->first >= first && it->first - first < count) doomed.push_back(it);
-  }
-  for (auto it : doomed) Revoke(file, it);  // the file's map lasts while it has a putting slot
+  RevokeWhere(file, [&](uint64_t index) { return index >= first && index - first < count; });
 }
 
 void PageCacheShard::InvalidateFile(const FileKey& key) {
   auto file = files_.find(key);
   if (file == files_.end()) return;
-  FileSlots& slots = file->second;
-  for (auto it = slots.begin(); it != slots.end();) {
-    auto next = std::next(it);
-    if (it->second.state == State::kResident) lru_.erase(it->second.page);
-    if (it->second.state == State::kPutting || it->second.state == State::kPuttingRevoked) {
-      it->second.state = State::kPuttingRevoked;
-    } else {
-      slots.erase(it);
-    }
-    it = next;
-  }
-  if (slots.empty()) files_.erase(file);
+  RevokeWhere(file, [](uint64_t) { return true; });
 }
 
 uint64_t PageCacheShard::EvictAll() {

@@ -80,12 +80,16 @@ class PageCacheShard {
     uint64_t ticket = 0;      // when loading, queued or putting
   };
   using FileSlots = std::unordered_map<uint64_t, Slot>;
+  using FileMap = std::unordered_map<FileKey, FileSlots, FileKeyHash>;
 
   Slot* FindSlot(const FileKey& key, uint64_t index);
   // Revokes a slot that is not resident: erased, or marked if being put.
   // Returns true if it was erased.
-  bool Revoke(std::unordered_map<FileKey, FileSlots, FileKeyHash>::iterator file, FileSlots::iterator slot);
-  void EraseSlot(std::unordered_map<FileKey, FileSlots, FileKeyHash>::iterator file, FileSlots::iterator slot);
+  bool Revoke(FileMap::iterator file, FileSlots::iterator slot);
+  // Revokes every slot of the file whose index `doomed` accepts.
+  template <typename Doomed>
+  void RevokeWhere(FileMap::iterator file, Doomed doomed);
+  void EraseSlot(FileMap::iterator file, FileSlots::iterator slot);
   void EvictOldest();
 
   Target target_;
@@ -93,7 +97,7 @@ class PageCacheShard {
   uint32_t page_size_;
   uint64_t next_ticket_ = 1;
   PageList lru_;  // front = most recently used
-  std::unordered_map<FileKey, FileSlots, FileKeyHash> files_;
+  FileMap files_;
 };
 
 }  // namespace cleancache
