@@ -51,6 +51,13 @@ class MemcachedBackendTest : public ::testing::Test {
     return backend.ok() ? std::move(backend.value()) : nullptr;
   }
 
+  // A backend with one connection, through `proxy` to the server.
+  std::unique_ptr<Backend> CreateThroughProxy(const FaultProxy& proxy) {
+    auto backend = CreateBackend("memcached://" + proxy.address() + "?" + kPatientClient + "&connections=1");
+    EXPECT_TRUE(backend.ok()) << backend.status().ToString();
+    return backend.ok() ? std::move(backend.value()) : nullptr;
+  }
+
   BackendPoolId Open(bool shared, Backend* backend = nullptr) {
     PoolConfig config;
     config.shared = shared;
@@ -334,9 +341,9 @@ class MemcachedDeleteFaultTest : public MemcachedBackendTest,
 TEST_P(MemcachedDeleteFaultTest, FailedDeletesNeverLetATakenPageBackIn) {
   auto proxy = FaultProxy::Start(server_->port());
   ASSERT_TRUE(proxy);
-  auto created = CreateBackend("memcached://" + proxy->address() + "?" + kPatientClient + "&connections=1");
-  ASSERT_TRUE(created.ok()) << created.status().ToString();
-  Backend* backend = created->get();
+  auto created = CreateThroughProxy(*proxy);
+  ASSERT_TRUE(created);
+  Backend* backend = created.get();
   BackendPoolId pool = Open(false, backend);
   constexpr size_t kCount = 32;
   for (uint64_t i = 0; i < kCount; ++i) Put(pool, 1, i, 3, backend);
@@ -366,9 +373,9 @@ TEST_P(MemcachedDeleteFaultTest, FailedDeletesNeverLetATakenPageBackIn) {
 TEST_F(MemcachedBackendTest, RepliesLeftByAFailedBatchNeverCountForTheNext) {
   auto proxy = FaultProxy::Start(server_->port());
   ASSERT_TRUE(proxy);
-  auto created = CreateBackend("memcached://" + proxy->address() + "?" + kPatientClient + "&connections=1");
-  ASSERT_TRUE(created.ok()) << created.status().ToString();
-  Backend* backend = created->get();
+  auto created = CreateThroughProxy(*proxy);
+  ASSERT_TRUE(created);
+  Backend* backend = created.get();
   BackendPoolId pool = Open(false, backend);
   for (uint64_t i = 0; i < 32; ++i) Put(pool, 1, i, 1, backend);
   for (uint64_t i = 0; i < 8; ++i) Put(pool, 2, i, 1, backend);
