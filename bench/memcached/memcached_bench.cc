@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (address.empty()) {
-    server = cleancache::testing::MemcachedServer::Start(1024);
+    server = cleancache::testing::MemcachedServer::Start(1024, cleancache::testing::MemcachedServer::Lru::kStock);
     if (!server) return 1;
     address = server->address();
   }

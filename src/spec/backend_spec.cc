@@ -32,8 +32,9 @@ class Parser {
     const bool scheme_ok = !scheme.empty() && std::islower(static_cast<unsigned char>(scheme.front())) &&
                            std::all_of(scheme.begin(), scheme.end(), IsSchemeChar);
     if (!scheme_ok) {
-      return Error("'" + std::string(scheme) + "' is not a backend scheme (expected one of: " +
-                   std::string(kGrammar) + ")");
+      std::string message = "'";
+      message.append(scheme).append("' is not a backend scheme (expected one of: ").append(kGrammar).append(")");
+      return Error(message);
     }
     BackendSpec spec;
     spec.text = std::string(text);

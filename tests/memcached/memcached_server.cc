@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -51,12 +52,12 @@ std::string UrlDecode(std::string_view text) {
 
 }  // namespace
 
-std::unique_ptr<MemcachedServer> MemcachedServer::Start(uint32_t memory_mb) {
+std::unique_ptr<MemcachedServer> MemcachedServer::Start(uint32_t memory_mb, Lru lru) {
   // The free port can be taken between our probe and memcached's bind: retry.
   for (int attempt = 0; attempt < 5; ++attempt) {
     uint16_t port = FreePort();
     if (port == 0) continue;
-    std::unique_ptr<MemcachedServer> server(new MemcachedServer(port, memory_mb));
+    std::unique_ptr<MemcachedServer> server(new MemcachedServer(port, memory_mb, lru));
     if (server->Launch()) return server;
   }
   std::fprintf(stderr, "MemcachedServer: could not start %s\n", kBinary);
@@ -80,6 +81,13 @@ bool MemcachedServer::Launch() {
     }
     std::vector<const char*> args = {kBinary, "-l", "127.0.0.1", "-p", port.c_str(), "-U", "0",
                                      "-m", memory.c_str(), "-t", "2"};
+    if (lru_ == Lru::kInspectable) {
+      // The segmented LRU moves items between lists while a metadump crawls
+      // them (listing an item twice or not at all), and its maintainer starts
+      // background crawls that make metadump answer BUSY.
+      args.push_back("-o");
+      args.push_back("no_lru_maintainer");
+    }
     if (geteuid() == 0) {
       args.push_back("-u");
       args.push_back("root");
@@ -165,8 +173,8 @@ void MemcachedServer::Resume() {
   if (pid_ > 0) kill(pid_, SIGCONT);
 }
 
-std::optional<std::string> MemcachedServer::Exchange(const std::string& request,
-                                                     const std::string& terminator) const {
+std::optional<std::string> MemcachedServer::Exchange(const std::string& request, const std::string& terminator,
+                                                     std::initializer_list<std::string_view> one_line_replies) const {
   int fd = ConnectLoopback(port_, 2);
   if (fd < 0) return std::nullopt;
   std::optional<std::string> reply;
@@ -183,6 +191,12 @@ std::optional<std::string> MemcachedServer::Exchange(const std::string& request,
         reply = std::move(buffer);
         break;
       }
+      bool one_line = buffer.ends_with("\r\n") && buffer.find('\n') == buffer.size() - 1;
+      if (one_line && std::any_of(one_line_replies.begin(), one_line_replies.end(),
+                                  [&](std::string_view start) { return buffer.starts_with(start); })) {
+        reply = std::move(buffer);
+        break;
+      }
     }
   }
   close(fd);
@@ -191,7 +205,13 @@ std::optional<std::string> MemcachedServer::Exchange(const std::string& request,
 
 std::vector<std::string> MemcachedServer::RawKeys() const {
   std::vector<std::string> keys;
-  auto reply = Exchange("lru_crawler metadump all\r\n", "END\r\n");
+  std::optional<std::string> reply;
+  // A crawl already running answers BUSY in one line; wait it out (bounded).
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    reply = Exchange("lru_crawler metadump all\r\n", "END\r\n", {"BUSY", "NOTSTARTED", "ERROR"});
+    if (!reply || !reply->starts_with("BUSY")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   if (!reply) return keys;
   // metadump ends its lines with "\n", the final END with "\r\n".
   size_t at = 0;
@@ -202,6 +222,9 @@ std::vector<std::string> MemcachedServer::RawKeys() const {
     if (line.starts_with("key=")) keys.push_back(UrlDecode(line.substr(4, line.find(' ') - 4)));
     at = end + 1;
   }
+  // A crawl can meet an item twice; the caller wants each key once.
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   return keys;
 }
 

@@ -9,17 +9,23 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cleancache::testing {
 
 class MemcachedServer {
  public:
+  // kInspectable runs memcached without its LRU maintainer, so that RawKeys
+  // sees every item exactly once; kStock is memcached's default (benchmarks).
+  enum class Lru { kInspectable, kStock };
+
   // nullptr (with a gtest failure message logged) if memcached does not start.
-  static std::unique_ptr<MemcachedServer> Start(uint32_t memory_mb = 64);
+  static std::unique_ptr<MemcachedServer> Start(uint32_t memory_mb = 64, Lru lru = Lru::kInspectable);
   ~MemcachedServer();
   MemcachedServer(const MemcachedServer&) = delete;
   MemcachedServer& operator=(const MemcachedServer&) = delete;
@@ -33,7 +39,8 @@ class MemcachedServer {
   void Pause();            // SIGSTOP: connections stay open, nothing answers
   void Resume();           // SIGCONT
 
-  // Every key the server holds (lru_crawler metadump), URL-decoded.
+  // Every key the server holds (lru_crawler metadump), URL-decoded, sorted,
+  // each once.
   std::vector<std::string> RawKeys() const;
   std::optional<std::string> RawGet(const std::string& key) const;
   bool RawSet(const std::string& key, const std::string& value) const;
@@ -41,14 +48,17 @@ class MemcachedServer {
   bool FlushAll() const;
 
  private:
-  MemcachedServer(uint16_t port, uint32_t memory_mb) : port_(port), memory_mb_(memory_mb) {}
+  MemcachedServer(uint16_t port, uint32_t memory_mb, Lru lru) : port_(port), memory_mb_(memory_mb), lru_(lru) {}
   bool Launch();
   void Stop();
-  // One text-protocol exchange; reads until `terminator` ends the reply.
-  std::optional<std::string> Exchange(const std::string& request, const std::string& terminator) const;
+  // One text-protocol exchange; reads until `terminator` ends the reply, or
+  // until it is one line starting with one of `one_line_replies`.
+  std::optional<std::string> Exchange(const std::string& request, const std::string& terminator,
+                                      std::initializer_list<std::string_view> one_line_replies = {}) const;
 
   uint16_t port_;
   uint32_t memory_mb_;
+  Lru lru_;
   pid_t pid_ = -1;
 };
 

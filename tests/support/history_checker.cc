@@ -8,7 +8,7 @@ namespace cleancache::testing {
 namespace {
 
 std::string Describe(const HistoryEvent& e) {
-  return "[" + std::to_string(e.start) + "," + std::to_string(e.end) + "]";
+  return std::string("[").append(std::to_string(e.start)).append(",").append(std::to_string(e.end)).append("]");
 }
 
 // Kill events of one slot sorted by end, with the running maximum of their
