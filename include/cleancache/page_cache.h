@@ -62,7 +62,7 @@ struct PageCacheStats {
   uint64_t deferred_puts = 0;   // pages put by the background thread
   uint64_t dropped_puts = 0;    // pages not put: the queue was full
   uint64_t revoked_puts = 0;    // queued pages invalidated before their put
-  uint64_t queued_puts = 0;     // pages waiting (or being put) now
+  uint64_t queued_puts = 0;     // pages read whose put is pending now (queued or being put)
 };
 
 class PageCache {

@@ -167,16 +167,18 @@ int PageCache::Read(const FileKey& key, uint64_t first_index, size_t count, std:
                           return 0;
                         });
 
-  if (rc == 0 && on_filled) on_filled();
-  uint64_t evicted = 0;
   // With a feeder, pages read are queued for it instead of being put here.
-  // (A shared pool keeps the pages it serves: those need no put.)
+  // (A shared pool keeps the pages it serves: those need no put.) Their
+  // buffers are taken before the caller hears the data is there, so that the
+  // pages already count as pending puts when it does.
   auto feeds = [&](const Miss& miss) {
     return impl_->feeder && miss.ticket != 0 && !(miss.from_cleancache && impl_->shared_pool);
   };
   std::vector<std::unique_ptr<uint8_t[]>> buffers;
-  std::vector<QueuedPut> queued;
   if (rc == 0 && impl_->feeder) buffers = impl_->feeder->TakeBuffers(std::count_if(misses.begin(), misses.end(), feeds));
+  if (rc == 0 && on_filled) on_filled();
+  uint64_t evicted = 0;
+  std::vector<QueuedPut> queued;
   for (const Miss& miss : misses) {
     PageCacheShard& shard = impl_->ShardFor(key, first_index + miss.slot);
     const uint64_t index = first_index + miss.slot;

@@ -77,7 +77,7 @@ void PutFeeder::Drain() {
 
 uint64_t PutFeeder::queued_pages() const {
   std::lock_guard lock(mu_);
-  return queue_.size() + busy_;
+  return buffers_out_;
 }
 
 void PutFeeder::Run() {

@@ -57,6 +57,8 @@ class PutFeeder {
   void Push(std::vector<QueuedPut>& puts);
   // Waits until every page queued before the call has been put (or dropped).
   void Drain();
+  // Pages whose put is pending: buffers taken and not given back, whether a
+  // reader is about to queue them, they wait in the queue or are being put.
   uint64_t queued_pages() const;
 
  private:

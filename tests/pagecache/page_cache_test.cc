@@ -450,6 +450,25 @@ TEST_F(DeferredPutTest, PagesReadArePutInTheBackground) {
   EXPECT_EQ(pc.Stats().backing_pages, 10u);
 }
 
+// The FUSE frontend replies to the kernel from on_filled, before Read
+// queues the pages: they must already count as pending then, or a caller
+// waiting for queued_puts == 0 (TestMount::WaitForDeferredPuts) can see 0
+// before they are queued, and then miss in cleancache.
+TEST_F(DeferredPutTest, PagesCountAsPendingWhenTheReaderIsTold) {
+  PageCache pc(cache_, pool_, PageCacheOptions{0, kPage, 0, 64 * kPage});
+  FakeFile file;
+  auto data = Pattern(10 * kPage, 22);
+  file.Write(0, data);
+  std::vector<uint8_t> out(10 * kPage);
+  uint64_t pending_when_told = 0;
+  ASSERT_EQ(pc.Read(key_, 0, 10, out, file.reader(), [&] { pending_when_told = pc.Stats().queued_puts; }), 0);
+  EXPECT_EQ(out, data);
+  EXPECT_EQ(pending_when_told, 10u);
+  pc.DrainPuts();
+  EXPECT_EQ(pc.Stats().queued_puts, 0u);
+  EXPECT_EQ(pc.Stats().deferred_puts, 10u);
+}
+
 TEST_F(DeferredPutTest, AFullQueueDropsNewPutsAndServesReadsAnyway) {
   PageCache pc(cache_, pool_, PageCacheOptions{0, kPage, 0, 2 * kPage});
   FakeFile file;
