@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -424,9 +425,10 @@ class DeferredPutTest : public ::testing::Test {
     pool_ = cache_.InitFs(kPage);
     ASSERT_GE(pool_, 0);
   }
-  std::vector<uint8_t> ReadPages(PageCache& pc, FakeFile& file, uint64_t first, size_t count) {
+  std::vector<uint8_t> ReadPages(PageCache& pc, FakeFile& file, uint64_t first, size_t count,
+                                 const std::function<void()>& on_filled = {}) {
     std::vector<uint8_t> out(count * kPage);
-    EXPECT_EQ(pc.Read(key_, first, count, out, file.reader()), 0);
+    EXPECT_EQ(pc.Read(key_, first, count, out, file.reader(), on_filled), 0);
     return out;
   }
   GatedBackend* backend_ = nullptr;
@@ -459,10 +461,8 @@ TEST_F(DeferredPutTest, PagesCountAsPendingWhenTheReaderIsTold) {
   FakeFile file;
   auto data = Pattern(10 * kPage, 22);
   file.Write(0, data);
-  std::vector<uint8_t> out(10 * kPage);
   uint64_t pending_when_told = 0;
-  ASSERT_EQ(pc.Read(key_, 0, 10, out, file.reader(), [&] { pending_when_told = pc.Stats().queued_puts; }), 0);
-  EXPECT_EQ(out, data);
+  EXPECT_EQ(ReadPages(pc, file, 0, 10, [&] { pending_when_told = pc.Stats().queued_puts; }), data);
   EXPECT_EQ(pending_when_told, 10u);
   pc.DrainPuts();
   EXPECT_EQ(pc.Stats().queued_puts, 0u);
