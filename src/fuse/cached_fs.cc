@@ -13,6 +13,7 @@
 #include <string>
 
 #include "fuse/file_validator.h"
+#include "fuse/privilege_kill.h"
 
 namespace cleancache::fuse {
 namespace {
@@ -140,7 +141,11 @@ void CachedFs::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   int flags = fi->flags & ~(O_NOFOLLOW | O_DIRECT);
   struct stat before;
   bool truncating = (flags & O_TRUNC) && fstat(inode.fd, &before) == 0;
-  int fd = open(ProcPath(inode.fd).c_str(), flags);
+  int fd;
+  {
+    WithoutFsetid as_caller((flags & O_TRUNC) && RequestKillsSuidSgid());
+    fd = open(ProcPath(inode.fd).c_str(), flags);
+  }
   if (fd < 0) {
     fuse_reply_err(req, errno);
     return;
@@ -173,7 +178,10 @@ void CachedFs::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_
   // the kernel's lookup is opened as O_CREAT alone would have.
   int fd = openat(dir.fd, name, flags | O_EXCL, mode);
   bool created = fd >= 0;
-  if (fd < 0 && errno == EEXIST && !(flags & O_EXCL)) fd = openat(dir.fd, name, flags, mode);
+  if (fd < 0 && errno == EEXIST && !(flags & O_EXCL)) {
+    WithoutFsetid as_caller((flags & O_TRUNC) && RequestKillsSuidSgid());
+    fd = openat(dir.fd, name, flags, mode);
+  }
   if (fd < 0) {
     fuse_reply_err(req, errno);
     return;
@@ -245,7 +253,11 @@ void CachedFs::Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t siz
     if (!StatOrReplyError(req, fd, &st)) return;
     Observe(inode, st);
   }
-  ssize_t n = pwrite(fd, buf, size, off);
+  ssize_t n;
+  {
+    WithoutFsetid as_caller(RequestKillsSuidSgid());
+    n = pwrite(fd, buf, size, off);
+  }
   if (n < 0) {
     fuse_reply_err(req, errno);
     return;
@@ -315,7 +327,11 @@ void CachedFs::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int va
     struct stat before;
     if (fstat(inode.fd, &before) != 0) return fail(errno);
     Observe(inode, before);
-    int rc = fd >= 0 ? ftruncate(fd, attr->st_size) : truncate(path.c_str(), attr->st_size);
+    int rc;
+    {
+      WithoutFsetid as_caller(valid & kSetAttrKillSuidSgid);
+      rc = fd >= 0 ? ftruncate(fd, attr->st_size) : truncate(path.c_str(), attr->st_size);
+    }
     if (rc != 0) return fail(errno);
     // Pages beyond the new size and the partial last page.
     uint64_t keep = static_cast<uint64_t>(attr->st_size) / kPageSize * kPageSize;
@@ -363,6 +379,7 @@ nlohmann::json CachedFs::StatsJson() const {
                 {"bytes_from_backing", pc.backing_pages * kPageSize + counters_.bypass_bytes.load()},
                 {"bytes_bypassed_racy", counters_.bypass_bytes.load()}};
   j["writes"] = {{"requests", counters_.write_requests.load()}, {"bytes", counters_.write_bytes.load()}};
+  j["xattrs"] = {{"getxattr_requests", counters_.getxattr_requests.load()}};
   j["coherency"] = {{"validator_changes", counters_.validator_changes.load()},
                     {"file_invalidations", counters_.file_invalidations.load()}};
   j["primary_cache"] = {{"resident_bytes", pc.resident_bytes},

@@ -16,6 +16,9 @@
 //    anywhere, so its writes and attribute changes skip all of that (see
 //    Inode::pages_may_be_cached; a read that starts during a write is caught
 //    after the write).
+//  - Setuid/setgid: the connection has FUSE_HANDLE_KILLPRIV_V2, and writes,
+//    truncates and O_TRUNC opens the kernel marks run without CAP_FSETID so
+//    the backing kills the bits (privilege_kill.h).
 //  - close() reaches the mount (FUSE_FLUSH) only for opens whose close can
 //    matter: not read-only ones, not write-only ones on local filesystems
 //    that report nothing at close (see CloseNeedsFlush).
@@ -105,6 +108,9 @@ class CachedFs {
     std::atomic<uint64_t> bypass_bytes{0};       // racy files, read straight from the backing
     std::atomic<uint64_t> validator_changes{0};  // files seen changed (through or behind the mount)
     std::atomic<uint64_t> file_invalidations{0};
+    // The kernel asks getxattr("security.capability") before a write unless
+    // it knows the file has no privileges to drop (see privilege_kill.h).
+    std::atomic<uint64_t> getxattr_requests{0};
   };
 
   // 0 or errno; fills *e and adds a lookup. `created`: this request has just

@@ -256,6 +256,7 @@ void CachedFs::StatFs(fuse_req_t req, fuse_ino_t ino) {
 // xattrs go through /proc/self/fd (O_PATH descriptors have no f*xattr).
 // A symlink's own xattrs cannot be reached that way without following it.
 void CachedFs::GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  ++counters_.getxattr_requests;
   Inode& inode = inodes_.Get(ino);
   if (inode.type == S_IFLNK) return (void)fuse_reply_err(req, EPERM);
   std::string path = ProcPath(inode.fd);

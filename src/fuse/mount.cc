@@ -18,6 +18,7 @@
 #include "fuse/cached_fs.h"
 #include "fuse/file_validator.h"
 #include "fuse/fuse_api.h"
+#include "fuse/privilege_kill.h"
 #include "fuse/stats_socket.h"
 
 namespace cleancache::fuse {
@@ -156,6 +157,9 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
         result = Status::IOError("cannot mount on '" + options.mountpoint + "' (see libfuse's message above)");
       } else {
         guard.mounted = true;
+        result = InstallPrivilegeKillHooks(guard.session);
+      }
+      if (result.ok()) {
         on_mounted();
         fuse_loop_config* loop = fuse_loop_cfg_create();
         fuse_loop_cfg_set_clone_fd(loop, 1);

@@ -1,0 +1,148 @@
+#include "fuse/privilege_kill.h"
+
+#include <linux/capability.h>
+#include <linux/fuse.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace cleancache::fuse {
+namespace {
+
+static_assert(FATTR_KILL_SUIDGID == kSetAttrKillSuidSgid, "libfuse passes the SETATTR mark on under this bit");
+
+// What the hooks learned from the request this thread received last.
+struct RequestMarks {
+  bool kill_suidgid = false;
+  bool init_pending = false;  // the INIT reply still to patch
+  uint64_t init_unique = 0;
+};
+
+// Per worker thread: a request is received and handled on one thread, and
+// the mark must not leak to another thread's request.
+thread_local RequestMarks t_marks;
+
+// The uint32_t at `offset` of a request or reply body, if the body has it.
+bool LoadU32(const uint8_t* body, size_t body_bytes, size_t offset, uint32_t* value) {
+  if (body_bytes < offset + sizeof(uint32_t)) return false;
+  std::memcpy(value, body + offset, sizeof(uint32_t));
+  return true;
+}
+
+void NoteRequest(const uint8_t* request, size_t bytes) {
+  RequestMarks& marks = t_marks;
+  marks.kill_suidgid = false;
+  fuse_in_header header;
+  if (bytes < sizeof(header)) return;
+  std::memcpy(&header, request, sizeof(header));
+  const uint8_t* body = request + sizeof(header);
+  const size_t body_bytes = bytes - sizeof(header);
+  uint32_t value = 0;
+  switch (header.opcode) {
+    case FUSE_INIT:
+      marks.init_pending = LoadU32(body, body_bytes, offsetof(fuse_init_in, flags), &value) &&
+                           (value & FUSE_HANDLE_KILLPRIV_V2) != 0;
+      marks.init_unique = header.unique;
+      break;
+    case FUSE_WRITE:
+      marks.kill_suidgid = LoadU32(body, body_bytes, offsetof(fuse_write_in, write_flags), &value) &&
+                           (value & FUSE_WRITE_KILL_SUIDGID) != 0;
+      break;
+    case FUSE_OPEN:
+      marks.kill_suidgid = LoadU32(body, body_bytes, offsetof(fuse_open_in, open_flags), &value) &&
+                           (value & FUSE_OPEN_KILL_SUIDGID) != 0;
+      break;
+    case FUSE_CREATE:
+      marks.kill_suidgid = LoadU32(body, body_bytes, offsetof(fuse_create_in, open_flags), &value) &&
+                           (value & FUSE_OPEN_KILL_SUIDGID) != 0;
+      break;
+    default:
+      break;
+  }
+}
+
+void PatchInitReply(struct iovec* iov, int count) {
+  RequestMarks& marks = t_marks;
+  if (!marks.init_pending || count < 2 || iov[0].iov_len < sizeof(fuse_out_header)) return;
+  fuse_out_header header;
+  std::memcpy(&header, iov[0].iov_base, sizeof(header));
+  if (header.unique != marks.init_unique) return;
+  marks.init_pending = false;
+  auto* body = static_cast<uint8_t*>(iov[1].iov_base);
+  uint32_t flags;
+  if (header.error != 0 || !LoadU32(body, iov[1].iov_len, offsetof(fuse_init_out, flags), &flags)) return;
+  flags |= FUSE_HANDLE_KILLPRIV_V2;
+  std::memcpy(body + offsetof(fuse_init_out, flags), &flags, sizeof(flags));
+}
+
+ssize_t ReadRequest(int fd, void* buf, size_t bytes, void* /*userdata*/) {
+  ssize_t n = ::read(fd, buf, bytes);
+  if (n > 0) {
+    const int saved = errno;  // libfuse reads errno after the call
+    NoteRequest(static_cast<const uint8_t*>(buf), static_cast<size_t>(n));
+    errno = saved;
+  }
+  return n;
+}
+
+ssize_t WriteReply(int fd, struct iovec* iov, int count, void* /*userdata*/) {
+  PatchInitReply(iov, count);
+  return ::writev(fd, iov, count);
+}
+
+// This thread's capability sets (v3: two 32-bit words per set).
+struct ThreadCapabilities {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+
+  bool Load() { return syscall(SYS_capget, &header, data) == 0; }
+  bool Store() { return syscall(SYS_capset, &header, data) == 0; }
+  bool EffectiveFsetid() const { return (data[0].effective & (1u << CAP_FSETID)) != 0; }
+  void SetEffectiveFsetid(bool on) {
+    if (on) data[0].effective |= 1u << CAP_FSETID;
+    else data[0].effective &= ~(1u << CAP_FSETID);
+  }
+};
+
+}  // namespace
+
+Status InstallPrivilegeKillHooks(fuse_session* session) {
+  static constexpr fuse_custom_io kIo = {
+      .writev = WriteReply, .read = ReadRequest, .splice_receive = nullptr, .splice_send = nullptr};
+  const int rc = fuse_session_custom_io(session, &kIo, fuse_session_fd(session));
+  if (rc != 0) return Status::IOError(std::string("cannot hook the FUSE device I/O: ") + std::strerror(-rc));
+  return Status::Ok();
+}
+
+bool RequestKillsSuidSgid() { return t_marks.kill_suidgid; }
+
+WithoutFsetid::WithoutFsetid(bool drop) {
+  if (!drop) return;
+  const int saved = errno;
+  ThreadCapabilities caps;
+  if (caps.Load() && caps.EffectiveFsetid()) {
+    caps.SetEffectiveFsetid(false);
+    dropped_ = caps.Store();
+  }
+  errno = saved;
+}
+
+WithoutFsetid::~WithoutFsetid() {
+  if (!dropped_) return;
+  const int saved = errno;  // the caller reads the operation's errno after this
+  ThreadCapabilities caps;
+  // The capability stays in the permitted set, so raising it again cannot
+  // fail short of the process being changed under us.
+  if (caps.Load()) {
+    caps.SetEffectiveFsetid(true);
+    caps.Store();
+  }
+  errno = saved;
+}
+
+}  // namespace cleancache::fuse
