@@ -34,6 +34,12 @@ bool LoadU32(const uint8_t* body, size_t body_bytes, size_t offset, uint32_t* va
   return true;
 }
 
+// Whether the body has the uint32_t flags word at `offset` with `flag` set.
+bool HasFlag(const uint8_t* body, size_t body_bytes, size_t offset, uint32_t flag) {
+  uint32_t flags;
+  return LoadU32(body, body_bytes, offset, &flags) && (flags & flag) != 0;
+}
+
 void NoteRequest(const uint8_t* request, size_t bytes) {
   RequestMarks& marks = t_marks;
   marks.kill_suidgid = false;
@@ -42,24 +48,19 @@ void NoteRequest(const uint8_t* request, size_t bytes) {
   std::memcpy(&header, request, sizeof(header));
   const uint8_t* body = request + sizeof(header);
   const size_t body_bytes = bytes - sizeof(header);
-  uint32_t value = 0;
   switch (header.opcode) {
     case FUSE_INIT:
-      marks.init_pending = LoadU32(body, body_bytes, offsetof(fuse_init_in, flags), &value) &&
-                           (value & FUSE_HANDLE_KILLPRIV_V2) != 0;
+      marks.init_pending = HasFlag(body, body_bytes, offsetof(fuse_init_in, flags), FUSE_HANDLE_KILLPRIV_V2);
       marks.init_unique = header.unique;
       break;
     case FUSE_WRITE:
-      marks.kill_suidgid = LoadU32(body, body_bytes, offsetof(fuse_write_in, write_flags), &value) &&
-                           (value & FUSE_WRITE_KILL_SUIDGID) != 0;
+      marks.kill_suidgid = HasFlag(body, body_bytes, offsetof(fuse_write_in, write_flags), FUSE_WRITE_KILL_SUIDGID);
       break;
     case FUSE_OPEN:
-      marks.kill_suidgid = LoadU32(body, body_bytes, offsetof(fuse_open_in, open_flags), &value) &&
-                           (value & FUSE_OPEN_KILL_SUIDGID) != 0;
+      marks.kill_suidgid = HasFlag(body, body_bytes, offsetof(fuse_open_in, open_flags), FUSE_OPEN_KILL_SUIDGID);
       break;
     case FUSE_CREATE:
-      marks.kill_suidgid = LoadU32(body, body_bytes, offsetof(fuse_create_in, open_flags), &value) &&
-                           (value & FUSE_OPEN_KILL_SUIDGID) != 0;
+      marks.kill_suidgid = HasFlag(body, body_bytes, offsetof(fuse_create_in, open_flags), FUSE_OPEN_KILL_SUIDGID);
       break;
     default:
       break;
@@ -95,20 +96,6 @@ ssize_t WriteReply(int fd, struct iovec* iov, int count, void* /*userdata*/) {
   return ::writev(fd, iov, count);
 }
 
-// This thread's capability sets (v3: two 32-bit words per set).
-struct ThreadCapabilities {
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2]{};
-
-  bool Load() { return syscall(SYS_capget, &header, data) == 0; }
-  bool Store() { return syscall(SYS_capset, &header, data) == 0; }
-  bool EffectiveFsetid() const { return (data[0].effective & (1u << CAP_FSETID)) != 0; }
-  void SetEffectiveFsetid(bool on) {
-    if (on) data[0].effective |= 1u << CAP_FSETID;
-    else data[0].effective &= ~(1u << CAP_FSETID);
-  }
-};
-
 }  // namespace
 
 Status InstallPrivilegeKillHooks(fuse_session* session) {
@@ -121,13 +108,16 @@ Status InstallPrivilegeKillHooks(fuse_session* session) {
 
 bool RequestKillsSuidSgid() { return t_marks.kill_suidgid; }
 
+// Capabilities are per thread, and only this thread changes its own, so the
+// sets read here are still the thread's when they are put back.
 WithoutFsetid::WithoutFsetid(bool drop) {
   if (!drop) return;
   const int saved = errno;
-  ThreadCapabilities caps;
-  if (caps.Load() && caps.EffectiveFsetid()) {
-    caps.SetEffectiveFsetid(false);
-    dropped_ = caps.Store();
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  if (syscall(SYS_capget, &header, before_) == 0 && (before_[0].effective & (1u << CAP_FSETID)) != 0) {
+    __user_cap_data_struct without[2] = {before_[0], before_[1]};
+    without[0].effective &= ~(1u << CAP_FSETID);
+    dropped_ = syscall(SYS_capset, &header, without) == 0;
   }
   errno = saved;
 }
@@ -135,13 +125,10 @@ WithoutFsetid::WithoutFsetid(bool drop) {
 WithoutFsetid::~WithoutFsetid() {
   if (!dropped_) return;
   const int saved = errno;  // the caller reads the operation's errno after this
-  ThreadCapabilities caps;
-  // The capability stays in the permitted set, so raising it again cannot
-  // fail short of the process being changed under us.
-  if (caps.Load()) {
-    caps.SetEffectiveFsetid(true);
-    caps.Store();
-  }
+  // CAP_FSETID stayed in the permitted set, so raising it again cannot fail
+  // short of the process being changed under us.
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  syscall(SYS_capset, &header, before_);
   errno = saved;
 }
 

@@ -32,6 +32,8 @@
 // capabilities.
 #pragma once
 
+#include <linux/capability.h>
+
 #include "cleancache/status.h"
 #include "fuse/fuse_api.h"
 
@@ -59,6 +61,7 @@ class WithoutFsetid {
   WithoutFsetid& operator=(const WithoutFsetid&) = delete;
 
  private:
+  __user_cap_data_struct before_[2]{};  // the thread's sets (v3: two words each)
   bool dropped_ = false;
 };
 
