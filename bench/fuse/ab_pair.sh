@@ -5,7 +5,9 @@
 #   rand   cold random 4 KiB reads of BACKING/rand for 4 s (IOPS); a fresh
 #          cleancache mount each round, page caches dropped before each run
 #   cpu    40,000 random 4 KiB reads of BACKING/rand (same offsets on both
-#          sides): IOPS and the FUSE server's CPU time per read (utime+stime)
+#          sides): IOPS, the FUSE server's CPU time per read (utime+stime) and
+#          the rescheduling IPIs per read (/proc/interrupts RES, all CPUs: a
+#          wake-up aimed at a busy vCPU needs one, an idle-polling one not)
 #   untar  tar -xf WORK/include.tar + sync into each mount (seconds)
 # Usage: bench/fuse/ab_pair.sh BUILD_DIR rand|cpu|untar ROUNDS [BACKING] [WORK]
 # BACKING defaults to fio_compare.sh's (/var/tmp/cc-fuse-bench/backing), which
@@ -45,6 +47,7 @@ drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 # stays cold) so both sides read from it, as fio_compare.sh does.
 warm() { dd if="$BACKING/rand" of=/dev/null bs=1M iflag=direct status=none 2>/dev/null || true; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+resched_ipis() { awk '/^ *RES:/ {n = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; ++i) n += $i; print n}' /proc/interrupts; }
 fio_rand() {  # dir, extra fio args...
   local dir=$1; shift
   fio --name=job --filename="$dir/rand" --rw=randread --bs=4k --ioengine=psync --minimal --invalidate=0 "$@" |
@@ -61,11 +64,12 @@ for ((i = 1; i <= ROUNDS; i++)); do
         echo "round $i $side iops $(fio_rand "$dir" --time_based --runtime=4)" ;;
       cpu)
         drop; warm
-        t0=$(cpu_ticks "$pid")
+        t0=$(cpu_ticks "$pid") r0=$(resched_ipis)
         iops=$(fio_rand "$dir" --number_ios=40000)
-        t1=$(cpu_ticks "$pid")
+        t1=$(cpu_ticks "$pid") r1=$(resched_ipis)
         echo "round $i $side iops $iops server_cpu_us_per_read $(awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" \
-          'BEGIN {printf "%.1f", t / hz * 1e6 / 40000}')" ;;
+          'BEGIN {printf "%.1f", t / hz * 1e6 / 40000}') resched_ipis_per_read $(awk -v r=$((r1 - r0)) \
+          'BEGIN {printf "%.3f", r / 40000}')" ;;
       untar)
         rm -rf "$dir/untar"; mkdir "$dir/untar"; drop
         start=$(date +%s.%N); tar -C "$dir/untar" -xf /var/tmp/cc-fuse-bench/include.tar; sync; end=$(date +%s.%N)
