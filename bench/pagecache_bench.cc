@@ -15,8 +15,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <memory>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "cleancache/backend_spec.h"
@@ -30,6 +30,7 @@ using namespace cleancache;
 constexpr uint32_t kPage = 4096;
 constexpr uint64_t kFilePages = 16384;  // a 64 MiB "file"
 constexpr int kDrainEvery = 256;
+static_assert(kFilePages % kDrainEvery == 0, "a round ends at a drain");
 
 // Half-compressible pages, like fio's --buffer_compress_percentage=50.
 std::vector<uint8_t> MakeFile() {
@@ -53,7 +54,9 @@ FileKey MountLikeKey(uint64_t file) {
 void ReadMisses(benchmark::State& state, bool through_page_cache, uint64_t put_queue_bytes) {
   static const std::vector<uint8_t> file = MakeFile();
   Cleancache cache;
-  if (Status s = cache.RegisterBackend(CreateBackend("zcache:capacity=1G").value()); !s.ok()) {
+  auto backend = CreateBackend("zcache:capacity=1G");
+  Status s = backend.ok() ? cache.RegisterBackend(std::move(*backend)) : backend.status();
+  if (!s.ok()) {
     state.SkipWithError(s.ToString().c_str());
     return;
   }
