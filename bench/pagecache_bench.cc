@@ -14,13 +14,16 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <utility>
 #include <vector>
 
 #include "cleancache/backend_spec.h"
 #include "cleancache/cleancache.hpp"
+#include "cleancache/corpus.h"
 #include "cleancache/page_cache.h"
 
 namespace {
@@ -32,18 +35,6 @@ constexpr uint64_t kFilePages = 16384;  // a 64 MiB "file"
 constexpr int kDrainEvery = 256;
 static_assert(kFilePages % kDrainEvery == 0, "a round ends at a drain");
 
-// Half-compressible pages, like fio's --buffer_compress_percentage=50.
-std::vector<uint8_t> MakeFile() {
-  std::vector<uint8_t> file(kFilePages * kPage);
-  std::mt19937_64 rng(42);
-  for (size_t i = 0; i < file.size(); i += 8) {
-    uint64_t v = rng();
-    if ((i / 512) % 2) v = 0x0101010101010101ull * (i / 512 & 0xFF);
-    std::memcpy(file.data() + i, &v, 8);
-  }
-  return file;
-}
-
 FileKey MountLikeKey(uint64_t file) {
   // The mount's keys: a file handle with its device, plus the validator.
   std::vector<uint8_t> bytes(48);
@@ -51,8 +42,8 @@ FileKey MountLikeKey(uint64_t file) {
   return FileKey::FromBytes(1, bytes).value();
 }
 
-void ReadMisses(benchmark::State& state, bool through_page_cache, uint64_t put_queue_bytes) {
-  static const std::vector<uint8_t> file = MakeFile();
+void ReadMisses(benchmark::State& state, const PageCorpus& file, bool through_page_cache,
+                uint64_t put_queue_bytes) {
   Cleancache cache;
   auto backend = CreateBackend("zcache:capacity=1G");
   Status s = backend.ok() ? cache.RegisterBackend(std::move(*backend)) : backend.status();
@@ -64,8 +55,8 @@ void ReadMisses(benchmark::State& state, bool through_page_cache, uint64_t put_q
   config.uuid.bytes[0] = 1;
   PoolId pool = cache.OpenPool(config).value();
   PageCache pages(cache, pool, PageCacheOptions{0, kPage, 0, put_queue_bytes});
-  const PageCache::Reader reader = [](uint64_t first, std::span<uint8_t> out) {
-    std::memcpy(out.data(), file.data() + first * kPage, out.size());
+  const PageCache::Reader reader = [&file](uint64_t first, std::span<uint8_t> out) {
+    std::memcpy(out.data(), file.page(first).data(), out.size());
     return static_cast<long>(out.size());
   };
   std::vector<uint8_t> out(kPage);
@@ -110,9 +101,16 @@ void ReadMisses(benchmark::State& state, bool through_page_cache, uint64_t put_q
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  benchmark::RegisterBenchmark("read/bare", ReadMisses, false, 0)->UseRealTime();
-  benchmark::RegisterBenchmark("read/pagecache", ReadMisses, true, 64ull << 20)->UseRealTime();
-  benchmark::RegisterBenchmark("read/pagecache_sync", ReadMisses, true, 0)->UseRealTime();
+  // Half-compressible pages, like fio's --buffer_compress_percentage=50.
+  auto file = BuildSyntheticCorpus({.pages = kFilePages, .page_size = kPage, .compressibility = 0.5});
+  if (!file.ok()) {
+    std::fprintf(stderr, "pagecache_bench: %s\n", file.status().ToString().c_str());
+    return 1;
+  }
+  const PageCorpus& pages = *file;
+  benchmark::RegisterBenchmark("read/bare", ReadMisses, std::cref(pages), false, 0)->UseRealTime();
+  benchmark::RegisterBenchmark("read/pagecache", ReadMisses, std::cref(pages), true, 64ull << 20)->UseRealTime();
+  benchmark::RegisterBenchmark("read/pagecache_sync", ReadMisses, std::cref(pages), true, 0)->UseRealTime();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
 }
