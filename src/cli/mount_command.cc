@@ -36,7 +36,9 @@ constexpr int kExitBadInput = 2;
 struct MountArgs {
   MountOptions options;
   std::string primary = "kernel";
-  std::string put_queue = "64M";
+  std::string put_queue = "16M";
+  std::string memory = "auto";
+  std::string backing_cache = "drop";
   std::string shared_uuid;
   bool foreground = false;
 };
@@ -47,6 +49,29 @@ void ParseMountArgs(MountArgs& args) {
     if (!bytes.ok()) Fail("mount", kExitBadInput, "--primary: " + bytes.status().message() + " (kernel or a size)");
     if (*bytes < 4096) Fail("mount", kExitBadInput, "--primary: at least one page (4096 bytes)");
     args.options.primary_bytes = *bytes;
+  }
+  if (args.memory != "auto") {
+    const std::string& m = args.memory;
+    if (!m.empty() && m.back() == '%') {
+      char* end = nullptr;
+      unsigned long percent = std::strtoul(m.c_str(), &end, 10);
+      if (end != m.c_str() + m.size() - 1 || percent < 1 || percent > 100) {
+        Fail("mount", kExitBadInput, "--memory: '" + m + "' is not a share from 1% to 100%");
+      }
+      args.options.memory_percent = static_cast<unsigned>(percent);
+    } else {
+      auto bytes = cleancache::ParseSize(m);
+      if (!bytes.ok()) Fail("mount", kExitBadInput, "--memory: " + bytes.status().message() + " (auto, a size or N%)");
+      if (*bytes < (1u << 20)) Fail("mount", kExitBadInput, "--memory: at least 1M");
+      args.options.memory_bytes = *bytes;
+    }
+  }
+  if (args.backing_cache == "drop") {
+    args.options.backing_cache = cleancache::fuse::BackingCache::kDrop;
+  } else if (args.backing_cache == "keep") {
+    args.options.backing_cache = cleancache::fuse::BackingCache::kKeep;
+  } else {
+    Fail("mount", kExitBadInput, "--backing-cache: '" + args.backing_cache + "' is neither drop nor keep");
   }
   auto queue = cleancache::ParseSize(args.put_queue);
   if (!queue.ok()) Fail("mount", kExitBadInput, "--put-queue: " + queue.status().message());
@@ -151,6 +176,15 @@ void AddMountCommand(CLI::App& app) {
                     "Kernel primary: pages read wait in a queue of this size to be put into cleancache by a "
                     "background thread when a CPU is idle (new ones are dropped while it is full); 0 puts them "
                     "on the reading thread")
+      ->capture_default_str();
+  mount->add_option("--memory", args->memory,
+                    "Most memory the mount's cleancache may hold: 'auto' (all a memory cgroup can spare, or a quarter "
+                    "of the machine's memory), a size such as 2G, or a share of the limit such as 50%; it gives memory "
+                    "back at once when the cgroup needs it")
+      ->capture_default_str();
+  mount->add_option("--backing-cache", args->backing_cache,
+                    "'drop': reads of the backing files leave no copy in their page cache (the mount caches them); "
+                    "'keep': plain reads")
       ->capture_default_str();
   mount->add_option("--shared-uuid", args->shared_uuid, "Join the shared pool with this UUID (mounts of the same data)");
   mount->add_option("--timeout", args->options.timeout_seconds, "Kernel attribute/entry cache timeout in seconds")

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <string>
 
+#include "fuse/backing_read.h"
 #include "fuse/file_validator.h"
 #include "fuse/privilege_kill.h"
 
@@ -19,21 +20,6 @@ namespace cleancache::fuse {
 namespace {
 
 std::string ProcPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
-
-// Reads [first_index x page, +pages.size()) from fd; short at end of file.
-long PreadFully(int fd, std::span<uint8_t> out, uint64_t offset) {
-  size_t done = 0;
-  while (done < out.size()) {
-    ssize_t n = pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -errno;
-    }
-    if (n == 0) break;
-    done += static_cast<size_t>(n);
-  }
-  return static_cast<long>(done);
-}
 
 // Whether close(2) of this open file must reach the mount (FUSE_FLUSH):
 // the kernel then writes back the file's dirty shared-mapped pages, and the
@@ -76,7 +62,8 @@ std::unique_ptr<uint8_t[]> BufferPool::Take() {
       return buffer;
     }
   }
-  return std::make_unique<uint8_t[]>(buffer_bytes_);
+  // Not zeroed: only the pages a read touches become resident.
+  return std::make_unique_for_overwrite<uint8_t[]>(buffer_bytes_);
 }
 
 void BufferPool::Give(std::unique_ptr<uint8_t[]> buffer) {
@@ -215,7 +202,7 @@ void CachedFs::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse
   FileValidator validator = FileValidator::FromStat(st);
   auto buffer = buffers_.Take();
   if (!S_ISREG(st.st_mode) || IsRacy(validator, RealtimeNowNs())) {
-    long got = PreadFully(fd, {buffer.get(), size}, off);
+    long got = ReadBacking(fd, {buffer.get(), size}, off, options_.backing_cache, inode.lacks_dontcache);
     if (got < 0) {
       fuse_reply_err(req, static_cast<int>(-got));
     } else {
@@ -230,7 +217,9 @@ void CachedFs::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse
     // into cleancache (compression) happens after, off the reader's path.
     int rc = pages_.Read(
         VersionedKey(inode.identity, validator), first, count, {buffer.get(), count * kPageSize},
-        [fd](uint64_t first_index, std::span<uint8_t> out) { return PreadFully(fd, out, first_index * kPageSize); },
+        [&](uint64_t first_index, std::span<uint8_t> out) {
+          return ReadBacking(fd, out, first_index * kPageSize, options_.backing_cache, inode.lacks_dontcache);
+        },
         [&] {
           counters_.read_bytes += size;
           fuse_reply_buf(req, reinterpret_cast<const char*>(buffer.get() + off % kPageSize), size);

@@ -33,6 +33,8 @@ struct Inode {
   // since. Writes and validator changes then have nothing to invalidate. A
   // read sets it, for good, before it takes the validator it caches under.
   std::atomic<bool> pages_may_be_cached{true};
+  // The backing filesystem refused RWF_DONTCACHE (see backing_read.h).
+  std::atomic<bool> lacks_dontcache{false};
 
   std::mutex mu;  // guards the fields below
   bool seen_before = false;

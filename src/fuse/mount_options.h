@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cleancache/backend.h"
+#include "fuse/backing_read.h"
 
 namespace cleancache::fuse {
 
@@ -13,12 +14,21 @@ struct MountOptions {
   std::string backing;     // directory whose pages are cached
   std::string mountpoint;  // where the cached view appears
   std::string backend_spec = "zcache";
+  // The most memory the mount's cleancache may hold (zcache backends; see
+  // memory_governor.h, which keeps it below what the cgroup can spare):
+  // memory_bytes if set, else memory_percent of the limit (the memory
+  // cgroup's, or the machine's), else all of a cgroup's limit or a quarter
+  // of the machine's memory. A `capacity=` in the spec caps it too.
+  uint64_t memory_bytes = 0;
+  unsigned memory_percent = 0;
   // 0: the kernel page cache is the primary (keep_cache); otherwise the
   // mount's own PageCache of this many bytes is (the kernel is told direct_io).
   uint64_t primary_bytes = 0;
   // Kernel mode: pages read wait in a queue of this many bytes to be put by a
   // background thread in idle CPU time (0: put on the FUSE worker thread).
-  uint64_t put_queue_bytes = 64ull << 20;
+  uint64_t put_queue_bytes = 16ull << 20;
+  // kDrop: reads of the backing leave no copy in its page cache.
+  BackingCache backing_cache = BackingCache::kDrop;
   std::optional<Uuid> shared_uuid;  // join this shared pool instead of a private one
   double timeout_seconds = 1.0;     // kernel attribute / entry cache timeout
   unsigned max_threads = 0;         // 0 = libfuse default

@@ -1,5 +1,6 @@
 #include "pagecache/put_feeder.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 
@@ -13,6 +14,9 @@ constexpr size_t kBatch = 64;
 // (100 ms) the thread sleeps until a reader wakes it.
 constexpr std::chrono::milliseconds kPollInterval{2};
 constexpr unsigned kIdlePolls = 50;
+// Free buffers kept once the queue is empty (a batch's worth): more would be
+// memory held for nothing between bursts.
+constexpr size_t kSpareBuffers = kBatch;
 }
 
 PutFeeder::PutFeeder(uint64_t max_pages, uint32_t page_size, PutFn put)
@@ -87,10 +91,20 @@ void PutFeeder::Run() {
   pthread_setname_np(pthread_self(), "cc-put-feeder");
   std::vector<QueuedPut> batch;
   unsigned idle_polls = kIdlePolls;  // asleep until the first page
+  bool freed_since_trim = false;
   std::unique_lock lock(mu_);
   for (;;) {
     auto ready = [this] { return stop_ || !queue_.empty(); };
     if (idle_polls >= kIdlePolls) {
+      if (freed_since_trim) {
+        // Buffers freed below went back to malloc's free lists; give the
+        // pages to the kernel before a long sleep (they count in a budget).
+        lock.unlock();
+        malloc_trim(0);
+        lock.lock();
+        freed_since_trim = false;
+        if (ready()) continue;
+      }
       sleeping_ = true;
       work_.wait(lock, ready);
       sleeping_ = false;
@@ -109,6 +123,12 @@ void PutFeeder::Run() {
     lock.lock();
     for (QueuedPut& p : batch) free_.push_back(std::move(p.data));
     buffers_out_ -= n;
+    // A burst (a sequential read) fills the queue; afterwards only a few
+    // buffers are in use at a time, and the rest would be idle memory.
+    if (queue_.empty() && free_.size() > kSpareBuffers) {
+      free_.resize(kSpareBuffers);
+      freed_since_trim = true;
+    }
     batch.clear();
     busy_ = 0;
     if (queue_.empty()) idle_.notify_all();

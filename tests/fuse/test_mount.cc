@@ -15,6 +15,7 @@
 #include "fuse/file_validator.h"
 #include "fuse/mount.h"
 #include "fuse/stats_socket.h"
+#include "fuse/test_cgroup.h"
 
 namespace cleancache::testing {
 namespace {
@@ -75,7 +76,7 @@ void WriteFile(const std::string& path, const std::string& data) {
   out << data;
 }
 
-TestMount::TestMount(std::vector<std::string> extra) {
+TestMount::TestMount(std::vector<std::string> extra, const TestCgroup* cgroup) {
   char dir_template[] = "/tmp/cc-fuse-XXXXXX";
   root_ = mkdtemp(dir_template);
   backing_ = root_ + "/backing";
@@ -86,6 +87,7 @@ TestMount::TestMount(std::vector<std::string> extra) {
   argv.insert(argv.end(), extra.begin(), extra.end());
   child_ = fork();
   if (child_ == 0) {
+    if (cgroup != nullptr && !cgroup->Join()) _exit(126);
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);

@@ -11,6 +11,8 @@
 
 namespace cleancache::testing {
 
+class TestCgroup;
+
 // Result of running a command: exit code (or -signal) and its stderr.
 struct CommandResult {
   int exit_code = -1;
@@ -26,8 +28,9 @@ void WriteFile(const std::string& path, const std::string& data);
 
 class TestMount {
  public:
-  // `extra` is appended to `cleancache mount -f BACKING MNT`.
-  explicit TestMount(std::vector<std::string> extra = {});
+  // `extra` is appended to `cleancache mount -f BACKING MNT`; the mount
+  // process runs in `cgroup` if given.
+  explicit TestMount(std::vector<std::string> extra = {}, const TestCgroup* cgroup = nullptr);
   ~TestMount();
   TestMount(const TestMount&) = delete;
   TestMount& operator=(const TestMount&) = delete;

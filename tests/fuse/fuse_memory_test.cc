@@ -1,0 +1,205 @@
+// Where a real mount's memory goes: reads of the backing leave no copy in
+// the backing's page cache (mincore), and a mount in a memory cgroup sizes
+// its cleancache from the group's limit and gives memory back when a
+// neighbour in the group needs it, instead of getting the group OOM-killed.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fuse/test_cgroup.h"
+#include "fuse/test_mount.h"
+
+namespace cleancache::testing {
+namespace {
+
+constexpr uint64_t MiB = 1ull << 20;
+
+// Pages of `path` resident in the page cache.
+size_t ResidentPages(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY);
+  if (fd < 0) return SIZE_MAX;
+  struct stat st;
+  fstat(fd, &st);
+  size_t pages = (static_cast<size_t>(st.st_size) + 4095) / 4096;
+  void* map = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
+  close(fd);
+  if (map == MAP_FAILED) return SIZE_MAX;
+  std::vector<unsigned char> vec(pages);
+  size_t resident = mincore(map, static_cast<size_t>(st.st_size), vec.data()) == 0 ? 0 : SIZE_MAX;
+  for (unsigned char v : vec) resident += v & 1;
+  munmap(map, static_cast<size_t>(st.st_size));
+  return resident;
+}
+
+// Writes `bytes` of random (incompressible) data to the backing file and
+// evicts it from the page cache, so that residency afterwards is the mount's.
+void WriteColdFile(const std::string& path, uint64_t bytes) {
+  std::mt19937_64 rng(7);
+  std::string data(bytes, '\0');
+  for (size_t i = 0; i + 8 <= data.size(); i += 8) {
+    uint64_t v = rng();
+    std::memcpy(&data[i], &v, 8);
+  }
+  WriteFile(path, data);
+  int fd = open(path.c_str(), O_RDONLY);
+  fdatasync(fd);
+  posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  close(fd);
+}
+
+void ReadAll(const std::string& path, size_t chunk = 1 << 20) {
+  int fd = open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0) << path;
+  std::vector<char> buf(chunk);
+  while (read(fd, buf.data(), buf.size()) > 0) {
+  }
+  close(fd);
+}
+
+bool BackingIsTmpfs(const std::string& dir) {
+  struct statfs fs;
+  return statfs(dir.c_str(), &fs) == 0 && fs.f_type == TMPFS_MAGIC;
+}
+
+TEST(BackingCache, ReadsThroughTheMountLeaveNoCopyInTheBackingsPageCache) {
+  TestMount m;
+  ASSERT_TRUE(m.ok());
+  if (BackingIsTmpfs(m.backing())) GTEST_SKIP() << "tmpfs pages are the data itself: no cache to drop";
+  WriteColdFile(m.B("f"), 8 * MiB);
+  ASSERT_LT(ResidentPages(m.B("f")), 2048u / 8) << "the test could not evict its own file";
+  WaitUntilSettled();
+  ReadAll(m.M("f"));
+  // RWF_DONTCACHE (or the DONTNEED fallback) drops what each read brought in.
+  EXPECT_LT(ResidentPages(m.B("f")), 2048u / 20) << "of 2048 pages";
+  EXPECT_EQ(m.Stats()["reads"]["pages_from_backing"].get<uint64_t>(), 2048u);
+}
+
+TEST(BackingCache, KeepLeavesTheBackingsPageCacheAlone) {
+  TestMount m({"--backing-cache", "keep"});
+  ASSERT_TRUE(m.ok());
+  if (BackingIsTmpfs(m.backing())) GTEST_SKIP() << "tmpfs pages are the data itself";
+  WriteColdFile(m.B("f"), 8 * MiB);
+  WaitUntilSettled();
+  ReadAll(m.M("f"));
+  EXPECT_GT(ResidentPages(m.B("f")), 2048u * 9 / 10);
+}
+
+TEST(BackingCache, BadValueIsRefused) {
+  TestMount probe;  // only for its directories
+  ASSERT_TRUE(probe.ok());
+  CommandResult r = RunCommand({CLEANCACHE_CLI_PATH, "mount", "-f", probe.backing(), probe.root(), "--backing-cache", "maybe"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--backing-cache"), std::string::npos) << r.err;
+  for (const char* bad : {"0%", "101%", "x%", "12Q", "100K"}) {
+    r = RunCommand({CLEANCACHE_CLI_PATH, "mount", "-f", probe.backing(), probe.root(), "--memory", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_NE(r.err.find("--memory"), std::string::npos) << r.err;
+  }
+}
+
+TEST(MemoryBudget, MemoryOptionCapsTheCleancache) {
+  TestMount m({"--memory", "48M"});
+  ASSERT_TRUE(m.ok());
+  nlohmann::json s = m.Stats();
+  EXPECT_EQ(s["memory"]["max_bytes"].get<uint64_t>(), 48 * MiB);
+  EXPECT_LE(s["cleancache"]["capacity_bytes"].get<uint64_t>(), 48 * MiB);
+  // The mount's default codec where a spec names none.
+  EXPECT_NE(s["backend"].get<std::string>().find("zstd"), std::string::npos) << s["backend"];
+}
+
+// Forks a process in `group` that grows its anonymous memory to `bytes` in
+// 4 MiB steps every 40 ms (a neighbour that needs memory), writes one byte to
+// `ready` and waits to be killed.
+pid_t StartGrowingNeighbour(const TestCgroup& group, uint64_t bytes, int ready) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (!group.Join()) _exit(2);
+    char* p = static_cast<char*>(mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    if (p == MAP_FAILED) _exit(3);
+    for (uint64_t done = 0; done < bytes; done += 4 * MiB) {
+      std::memset(p + done, 0x5a, std::min<uint64_t>(4 * MiB, bytes - done));
+      usleep(40000);
+    }
+    char c = 1;
+    (void)!write(ready, &c, 1);
+    pause();
+    _exit(0);
+  }
+  return pid;
+}
+
+TEST(MemoryBudget, AMountInACgroupSizesItselfFromTheLimitAndYieldsToANeighbour) {
+  TestCgroup group(256 * MiB);
+  if (!group.ok()) GTEST_SKIP() << "cannot create a memory cgroup here (needs root and a memory controller)";
+  // Incompressible pages are stored raw: cleancache's memory = data read.
+  TestMount m({"--backend", "zcache:codec=lz4"}, &group);
+  ASSERT_TRUE(m.ok());
+  nlohmann::json s = m.Stats();
+  ASSERT_TRUE(s.contains("memory")) << s.dump();
+  EXPECT_NE(s["memory"]["source"].get<std::string>().find("cgroup"), std::string::npos) << s["memory"].dump();
+  EXPECT_EQ(s["memory"]["limit_bytes"].get<uint64_t>(), 256 * MiB);
+  // Room is left for the page cache (reserve 32 MiB) and what the mount holds.
+  uint64_t capacity = s["cleancache"]["capacity_bytes"].get<uint64_t>();
+  EXPECT_LE(capacity, (256 - 32) * MiB);
+  EXPECT_GE(capacity, 150 * MiB);
+
+  // Fill cleancache with ~130 MiB, paced so the idle-time puts keep up.
+  WriteColdFile(m.B("big"), 136 * MiB);
+  WaitUntilSettled();
+  {
+    int fd = open(m.M("big").c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    std::vector<char> buf(1 << 20);
+    for (int i = 0; read(fd, buf.data(), buf.size()) > 0; ++i) {
+      if (i % 8 == 7) ASSERT_TRUE(m.WaitForDeferredPuts());
+    }
+    close(fd);
+  }
+  ASSERT_TRUE(m.WaitForDeferredPuts());
+  uint64_t filled = m.Stats()["cleancache"]["real_memory_bytes"].get<uint64_t>();
+  ASSERT_GE(filled, 100 * MiB) << m.Stats().dump();
+
+  // A neighbour grows to 140 MiB: with cleancache kept at its size the group
+  // (130 + 140 + the mount's own) would pass 256 MiB and be OOM-killed.
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  pid_t neighbour = StartGrowingNeighbour(group, 140 * MiB, pipefd[1]);
+  char c = 0;
+  ASSERT_EQ(read(pipefd[0], &c, 1), 1) << "the neighbour died (OOM kills: " << group.OomKills() << ")";
+  EXPECT_EQ(group.OomKills(), 0u);
+  // The governor samples every 100 ms: its last step may lag the neighbour's.
+  auto settle = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    s = m.Stats();  // the mount is alive and answers
+  } while (s["cleancache"]["real_memory_bytes"].get<uint64_t>() > (256 - 140 - 32) * MiB &&
+           std::chrono::steady_clock::now() < settle);
+  EXPECT_GE(s["memory"]["shrinks"].get<uint64_t>(), 1u) << s["memory"].dump();
+  EXPECT_LE(s["cleancache"]["real_memory_bytes"].get<uint64_t>(), (256 - 140 - 32) * MiB) << s.dump();
+  EXPECT_GT(s["cleancache"]["evictions"].get<uint64_t>(), 0u);
+
+  // The neighbour leaves: the capacity comes back.
+  kill(neighbour, SIGKILL);
+  waitpid(neighbour, nullptr, 0);
+  close(pipefd[0]);
+  close(pipefd[1]);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (m.Stats()["memory"]["grows"].get<uint64_t>() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_GE(m.Stats()["cleancache"]["capacity_bytes"].get<uint64_t>(), 150 * MiB);
+  EXPECT_EQ(group.OomKills(), 0u);
+}
+
+}  // namespace
+}  // namespace cleancache::testing

@@ -1,0 +1,84 @@
+#include "fuse/test_cgroup.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace cleancache::testing {
+namespace {
+
+bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+bool WriteValue(const std::string& path, const std::string& value) {
+  std::ofstream out(path);
+  out << value;
+  out.flush();
+  return static_cast<bool>(out);
+}
+
+}  // namespace
+
+TestCgroup::TestCgroup(uint64_t limit_bytes) {
+  if (geteuid() != 0) return;
+  std::string name = "cc-test-" + std::to_string(getpid()) + "-" +
+                     std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+  std::string dir;
+  if (Exists("/sys/fs/cgroup/memory/memory.limit_in_bytes") || Exists("/sys/fs/cgroup/memory/memory.stat")) {
+    dir = "/sys/fs/cgroup/memory/" + name;
+    if (mkdir(dir.c_str(), 0755) != 0) return;
+    version_ = 1;
+    if (!WriteValue(dir + "/memory.limit_in_bytes", std::to_string(limit_bytes))) {
+      rmdir(dir.c_str());
+      return;
+    }
+  } else if (Exists("/sys/fs/cgroup/cgroup.controllers")) {
+    WriteValue("/sys/fs/cgroup/cgroup.subtree_control", "+memory");
+    dir = "/sys/fs/cgroup/" + name;
+    if (mkdir(dir.c_str(), 0755) != 0) return;
+    version_ = 2;
+    if (!WriteValue(dir + "/memory.max", std::to_string(limit_bytes))) {
+      rmdir(dir.c_str());
+      return;
+    }
+    WriteValue(dir + "/memory.swap.max", "0");
+  } else {
+    return;
+  }
+  dir_ = dir;
+}
+
+TestCgroup::~TestCgroup() {
+  if (dir_.empty()) return;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::ifstream procs(dir_ + "/cgroup.procs");
+    pid_t pid;
+    bool any = false;
+    while (procs >> pid) {
+      kill(pid, SIGKILL);
+      any = true;
+    }
+    if (!any && rmdir(dir_.c_str()) == 0) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+bool TestCgroup::Join(pid_t pid) const {
+  return ok() && WriteValue(dir_ + "/cgroup.procs", std::to_string(pid == 0 ? getpid() : pid));
+}
+
+uint64_t TestCgroup::OomKills() const {
+  std::ifstream in(dir_ + (version_ == 1 ? "/memory.oom_control" : "/memory.events"));
+  std::string key;
+  uint64_t value;
+  while (in >> key >> value) {
+    if (key == "oom_kill") return value;
+  }
+  return 0;
+}
+
+}  // namespace cleancache::testing

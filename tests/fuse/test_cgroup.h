@@ -1,0 +1,34 @@
+// TestCgroup: a memory cgroup with a limit, for tests that need a real one
+// (v1's memory hierarchy or v2, whichever the machine has). Created under
+// the hierarchy's root; the destructor kills what is left in it and removes
+// it. ok() is false where cgroups cannot be made (not root, no memory
+// controller): tests then skip.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+namespace cleancache::testing {
+
+class TestCgroup {
+ public:
+  explicit TestCgroup(uint64_t limit_bytes);
+  ~TestCgroup();
+  TestCgroup(const TestCgroup&) = delete;
+  TestCgroup& operator=(const TestCgroup&) = delete;
+
+  bool ok() const { return !dir_.empty(); }
+  const std::string& dir() const { return dir_; }
+  // Moves a process (0: the caller) into the group. False on failure.
+  bool Join(pid_t pid = 0) const;
+  // OOM kills in the group so far.
+  uint64_t OomKills() const;
+
+ private:
+  std::string dir_;
+  int version_ = 0;
+};
+
+}  // namespace cleancache::testing
