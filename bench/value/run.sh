@@ -131,8 +131,9 @@ make_corpus() {  # file size
   [[ $(stat -c %s "$1.tmp") == $(bytes "$2") ]] || die "/usr holds less than $2"
   mv "$1.tmp" "$1"
 }
+has_workload() { [[ " $WORKLOADS " == *" $1 "* ]]; }
 make_corpus "$WORK/data" "$DATA_SIZE"
-make_corpus "$WORK/fits" "$FITS_SIZE"
+has_workload fits && make_corpus "$WORK/fits" "$FITS_SIZE"
 data_bytes=$(bytes "$DATA_SIZE")
 image_bytes=$((data_bytes * 4 + (512 << 20)))  # data, the fits file, the 2x scan file, slack
 truncate -s "$image_bytes" "$WORK/disk.img"
@@ -142,11 +143,11 @@ DEV=$(lsblk -dno MAJ:MIN "$LOOP" | tr -d ' ')
 mount "$LOOP" "$EXT4"
 mkdir -p "$EXT4/d"
 cp "$WORK/data" "$EXT4/d/data"
-cp "$WORK/fits" "$EXT4/d/fits"
-cat "$WORK/data" "$WORK/data" > "$EXT4/d/scan"
+has_workload fits && cp "$WORK/fits" "$EXT4/d/fits"
+has_workload scan && cat "$WORK/data" "$WORK/data" > "$EXT4/d/scan"
 sync
 declare -A SUM
-for f in data fits scan; do SUM[$f]=$(sha256sum < "$EXT4/d/$f" | cut -d' ' -f1); done
+for f in data fits; do [[ -f $EXT4/d/$f ]] && SUM[$f]=$(sha256sum < "$EXT4/d/$f" | cut -d' ' -f1); done
 sleep 1  # files settle: cleancache does not cache a file changed in the last 30 ms
 
 loop_reads() { awk '{print $1}' "/sys/block/$(basename "$LOOP")/stat"; }
@@ -200,7 +201,8 @@ one_run() {  # round budget iops workload config
   in_cg fio $(fio_jobs "$dir" "$workload" "$WARMUP") --output-format=terse >/dev/null
   before=$(loop_reads); s0=$(mount_stats "$config")
   # shellcheck disable=SC2046
-  json=$(in_cg fio $(fio_jobs "$dir" "$workload" "$RUNTIME") --output-format=json+)
+  # (fio prints a banner line per extra job before its JSON)
+  json=$(in_cg fio $(fio_jobs "$dir" "$workload" "$RUNTIME") --output-format=json+ | sed -n '/^{/,$p')
   after=$(loop_reads); s1=$(mount_stats "$config")
   local usage fuse_cache backing_cache cc_mem
   usage=$(cg_usage)
@@ -214,6 +216,10 @@ one_run() {  # round budget iops workload config
     [[ $(in_cg sha256sum < "$dir/$file" | cut -d' ' -f1) == "${SUM[$file]}" ]] && verified=yes
   fi
   local ooms; ooms=$(cg_ooms)
+  if [[ -n ${SHOW_STATS:-} && $config != direct && $config != passthrough ]]; then
+    echo "--- cleancache stats $MNT ($workload, $config), after the measured run:" >&2
+    "$CLEANCACHE" stats "$MNT" >&2
+  fi
   stop_config "$config"
   cg_remove
   # Requests and hit figures of the random-read job ("w"); the scan job's

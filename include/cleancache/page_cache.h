@@ -63,6 +63,7 @@ struct PageCacheStats {
   uint64_t dropped_puts = 0;    // pages not put: the queue was full
   uint64_t revoked_puts = 0;    // queued pages invalidated before their put
   uint64_t queued_puts = 0;     // pages read whose put is pending now (queued or being put)
+  uint64_t not_admitted = 0;    // pages read from the backing that `admit` refused to cache
 };
 
 class PageCache {
@@ -71,6 +72,10 @@ class PageCache {
   // the backing file. Returns the number of bytes read (short at end of
   // file; the rest is zero-filled by the PageCache) or -errno.
   using Reader = std::function<long(uint64_t first_index, std::span<uint8_t> pages)>;
+  // Whether a page just read through the Reader may be cached (installed in
+  // the primary, or put into cleancache). A frontend's admission policy,
+  // e.g. keeping a long sequential scan from flushing what is cached.
+  using Admit = std::function<bool(uint64_t index)>;
 
   PageCache(Cleancache& cache, PoolId pool, const PageCacheOptions& options);
   ~PageCache();
@@ -83,9 +88,11 @@ class PageCache {
   // soon as `out` holds the data and before the pages read are installed
   // and evictions are put into cleancache, so a caller can answer its own
   // client first (`out` must stay valid until Read returns); it is not
-  // called on failure.
+  // called on failure. `admit`, if given, is asked once for each page read
+  // through the Reader; a page it refuses is served but cached nowhere
+  // (pages found in the primary or cleancache are not asked).
   int Read(const FileKey& key, uint64_t first_index, size_t count, std::span<uint8_t> out, const Reader& reader,
-           const std::function<void()>& on_filled = {});
+           const std::function<void()>& on_filled = {}, const Admit& admit = {});
 
   // The caller has just written `data` at byte `offset` of the backing file:
   // resident pages are updated in place, pages being read are revoked and

@@ -39,6 +39,7 @@ struct MountArgs {
   std::string put_queue = "16M";
   std::string memory = "auto";
   std::string backing_cache = "drop";
+  std::string scan_admission = "second-touch";
   std::string shared_uuid;
   bool foreground = false;
 };
@@ -72,6 +73,11 @@ void ParseMountArgs(MountArgs& args) {
     args.options.backing_cache = cleancache::fuse::BackingCache::kKeep;
   } else {
     Fail("mount", kExitBadInput, "--backing-cache: '" + args.backing_cache + "' is neither drop nor keep");
+  }
+  if (args.scan_admission == "second-touch" || args.scan_admission == "always") {
+    args.options.stream_admission = args.scan_admission == "second-touch";
+  } else {
+    Fail("mount", kExitBadInput, "--scan-admission: '" + args.scan_admission + "' is neither second-touch nor always");
   }
   auto queue = cleancache::ParseSize(args.put_queue);
   if (!queue.ok()) Fail("mount", kExitBadInput, "--put-queue: " + queue.status().message());
@@ -185,6 +191,10 @@ void AddMountCommand(CLI::App& app) {
   mount->add_option("--backing-cache", args->backing_cache,
                     "'drop': reads of the backing files leave no copy in their page cache (the mount caches them); "
                     "'keep': plain reads")
+      ->capture_default_str();
+  mount->add_option("--scan-admission", args->scan_admission,
+                    "Pages of long sequential reads: 'second-touch' caches them while cleancache has room or when "
+                    "read again soon (a scan cannot flush the cache), 'always' caches every page read")
       ->capture_default_str();
   mount->add_option("--shared-uuid", args->shared_uuid, "Join the shared pool with this UUID (mounts of the same data)");
   mount->add_option("--timeout", args->options.timeout_seconds, "Kernel attribute/entry cache timeout in seconds")

@@ -71,12 +71,15 @@ void BufferPool::Give(std::unique_ptr<uint8_t[]> buffer) {
   if (idle_.size() < kMaxIdle) idle_.push_back(std::move(buffer));
 }
 
-CachedFs::CachedFs(const MountOptions& options, Cleancache& cache, PoolId pool, int root_fd, FileKey root_identity)
+CachedFs::CachedFs(const MountOptions& options, Cleancache& cache, PoolId pool, int root_fd, FileKey root_identity,
+                   const MemoryGovernor* governor)
     : options_(options),
       cache_(cache),
       pool_(pool),
       inodes_(root_fd, root_identity, S_IFDIR),
+      governor_(governor),
       pages_(cache, pool, PageCacheOptions{options.primary_bytes, kPageSize, 0, options.put_queue_bytes}),
+      admission_(options.stream_window_pages),
       buffers_(kMaxIo + 2 * kPageSize) {}
 
 CachedFs::~CachedFs() = default;
@@ -213,17 +216,28 @@ void CachedFs::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse
   } else {
     uint64_t first = off / kPageSize;
     uint64_t count = (off + size - 1) / kPageSize - first + 1;
+    const FileKey key = VersionedKey(inode.identity, validator);
+    // A long sequential read is cached only where it evicts nothing, or on
+    // its second pass (stream_admission.h).
+    PageCache::Admit admit;
+    if (options_.stream_admission && StreamAdmission::NoteRead(inode.stream, off, size)) {
+      ++counters_.streaming_reads;
+      if (governor_ == nullptr || !governor_->HasRoom()) {
+        admit = [this, &key](uint64_t index) { return admission_.SecondTouch(key, index); };
+      }
+    }
     // The reply goes out as soon as the data is there; putting the pages
     // into cleancache (compression) happens after, off the reader's path.
     int rc = pages_.Read(
-        VersionedKey(inode.identity, validator), first, count, {buffer.get(), count * kPageSize},
+        key, first, count, {buffer.get(), count * kPageSize},
         [&](uint64_t first_index, std::span<uint8_t> out) {
           return ReadBacking(fd, out, first_index * kPageSize, options_.backing_cache, inode.lacks_dontcache);
         },
         [&] {
           counters_.read_bytes += size;
           fuse_reply_buf(req, reinterpret_cast<const char*>(buffer.get() + off % kPageSize), size);
-        });
+        },
+        admit);
     if (rc < 0) fuse_reply_err(req, -rc);
   }
   buffers_.Give(std::move(buffer));
@@ -374,6 +388,9 @@ nlohmann::json CachedFs::StatsJson() const {
   j["primary_cache"] = {{"resident_bytes", pc.resident_bytes},
                         {"capacity_bytes", pc.capacity_bytes},
                         {"evicted_pages", pc.evicted_pages}};
+  j["admission"] = {{"streaming_reads", counters_.streaming_reads.load()},
+                    {"pages_not_admitted", pc.not_admitted},
+                    {"window_pages", options_.stream_admission ? admission_.window_pages() : 0}};
   j["deferred_puts"] = {{"queued", pc.queued_puts},
                         {"done", pc.deferred_puts},
                         {"dropped_queue_full", pc.dropped_puts},

@@ -22,6 +22,8 @@
 //  - close() reaches the mount (FUSE_FLUSH) only for opens whose close can
 //    matter: not read-only ones, not write-only ones on local filesystems
 //    that report nothing at close (see CloseNeedsFlush).
+//  - Scan resistance: pages of long sequential reads are cached only while
+//    cleancache has room or on their second touch (stream_admission.h).
 //  - Kernel mode: the kernel page cache is kept across opens only while the
 //    validator is unchanged and settled (auto_inval_data covers getattr).
 //    Primary mode: direct_io, so the mount's PageCache is the only primary;
@@ -42,6 +44,7 @@
 #include "cleancache/cleancache.hpp"
 #include "cleancache/page_cache.h"
 #include "fuse/inode_table.h"
+#include "fuse/memory_governor.h"
 #include "fuse/mount_options.h"
 
 namespace cleancache::fuse {
@@ -67,7 +70,10 @@ class CachedFs {
   static constexpr uint32_t kMaxIo = 1u << 20;  // max_read / max_write
 
   // Takes ownership of `root_fd` (O_PATH of the backing directory).
-  CachedFs(const MountOptions& options, Cleancache& cache, PoolId pool, int root_fd, FileKey root_identity);
+  // `governor` (may be null: a backend without local memory) tells whether
+  // cleancache has room; it must outlive the CachedFs.
+  CachedFs(const MountOptions& options, Cleancache& cache, PoolId pool, int root_fd, FileKey root_identity,
+           const MemoryGovernor* governor = nullptr);
   ~CachedFs();
 
   static const fuse_lowlevel_ops& Ops();
@@ -111,6 +117,7 @@ class CachedFs {
     // The kernel asks getxattr("security.capability") before a write unless
     // it knows the file has no privileges to drop (see privilege_kill.h).
     std::atomic<uint64_t> getxattr_requests{0};
+    std::atomic<uint64_t> streaming_reads{0};  // reads of files being read sequentially
   };
 
   // 0 or errno; fills *e and adds a lookup. `created`: this request has just
@@ -134,7 +141,9 @@ class CachedFs {
   Cleancache& cache_;
   PoolId pool_;
   InodeTable inodes_;
+  const MemoryGovernor* governor_;
   PageCache pages_;
+  StreamAdmission admission_;
   BufferPool buffers_;
   Counters counters_;
 };

@@ -18,6 +18,7 @@
 
 #include "cleancache/file_key.h"
 #include "fuse/file_validator.h"
+#include "fuse/stream_admission.h"
 
 namespace cleancache::fuse {
 
@@ -35,6 +36,7 @@ struct Inode {
   std::atomic<bool> pages_may_be_cached{true};
   // The backing filesystem refused RWF_DONTCACHE (see backing_read.h).
   std::atomic<bool> lacks_dontcache{false};
+  StreamState stream;  // sequential-read detection (stream_admission.h)
 
   std::mutex mu;  // guards the fields below
   bool seen_before = false;

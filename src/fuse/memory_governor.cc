@@ -15,6 +15,7 @@ namespace {
 constexpr uint64_t kMinReserve = 16ull << 20;
 constexpr uint64_t kMaxReserve = 512ull << 20;
 constexpr uint64_t kMinGrowStep = 4ull << 20;
+constexpr uint64_t kRoomSlackBytes = 8ull << 20;
 constexpr uint64_t kMinShrinkStep = 1ull << 20;  // page-cache noise must not evict pages every tick
 // cgroup v1 reports "no limit" as a page-rounded LLONG_MAX; anything this
 // large is no limit.
@@ -200,8 +201,8 @@ MemoryPlan PlanCapacity(const MemorySample& sample, uint64_t cleancache_real_byt
 }
 
 MemoryGovernor::MemoryGovernor(std::unique_ptr<MemorySource> source, uint64_t max_bytes,
-                               std::function<uint64_t()> real_bytes, std::function<void(uint64_t)> set_capacity)
-    : source_(std::move(source)), real_bytes_(std::move(real_bytes)), set_capacity_(std::move(set_capacity)) {
+                               std::function<CleancacheUse()> usage, std::function<void(uint64_t)> set_capacity)
+    : source_(std::move(source)), usage_(std::move(usage)), set_capacity_(std::move(set_capacity)) {
   stats_.source = source_->Describe();
   stats_.max_bytes = max_bytes;
 }
@@ -222,7 +223,8 @@ uint64_t MemoryGovernor::Tick() {
     ++stats_.sample_errors;  // keep the last capacity: a failed read is no evidence of pressure
     return stats_.capacity_bytes;
   }
-  MemoryPlan plan = PlanCapacity(*sample, real_bytes_(), stats_.max_bytes);
+  const uint64_t real = usage_().real_bytes;
+  MemoryPlan plan = PlanCapacity(*sample, real, stats_.max_bytes);
   stats_.limit_bytes = sample->limit_bytes;
   stats_.unreclaimable_bytes = sample->unreclaimable_bytes;
   stats_.others_bytes = plan.others_bytes;
@@ -236,7 +238,25 @@ uint64_t MemoryGovernor::Tick() {
     stats_.capacity_bytes = want;
   }
   set_once_ = true;
+  capacity_now_.store(stats_.capacity_bytes, std::memory_order_relaxed);
   return stats_.capacity_bytes;
+}
+
+bool MemoryGovernor::HasRoom() const {
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  if (now - room_checked_ns_.load(std::memory_order_relaxed) < 1'000'000) return has_room_.load(std::memory_order_relaxed);
+  std::unique_lock lock(room_mu_, std::try_to_lock);
+  if (lock.owns_lock()) {
+    const uint64_t capacity = capacity_now_.load(std::memory_order_relaxed);
+    const CleancacheUse use = usage_();
+    const bool evicted = use.evictions != last_evictions_;
+    last_evictions_ = use.evictions;
+    has_room_.store(!evicted && use.real_bytes + std::max(kRoomSlackBytes, capacity / 8) < capacity,
+                    std::memory_order_relaxed);
+    room_checked_ns_.store(now, std::memory_order_relaxed);
+  }
+  return has_room_.load(std::memory_order_relaxed);
 }
 
 void MemoryGovernor::Start(unsigned interval_ms) {

@@ -25,6 +25,7 @@
 // periodically after Start.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -68,6 +69,12 @@ struct MemoryPlan {
 // See the rule above. `max_bytes`: the most cleancache may hold.
 MemoryPlan PlanCapacity(const MemorySample& sample, uint64_t cleancache_real_bytes, uint64_t max_bytes);
 
+// What the governed cleancache holds, as its backend reports it.
+struct CleancacheUse {
+  uint64_t real_bytes = 0;
+  uint64_t evictions = 0;  // pages evicted so far (a counter)
+};
+
 struct MemoryGovernorStats {
   std::string source;
   uint64_t limit_bytes = 0;
@@ -85,9 +92,9 @@ class MemoryGovernor {
  public:
   static constexpr uint64_t kFloorBytes = 1ull << 20;
 
-  // `real_bytes`: cleancache's real memory now; `set_capacity`: resizes it.
+  // `usage`: what cleancache holds now; `set_capacity`: resizes it.
   // The first Tick always sets the capacity.
-  MemoryGovernor(std::unique_ptr<MemorySource> source, uint64_t max_bytes, std::function<uint64_t()> real_bytes,
+  MemoryGovernor(std::unique_ptr<MemorySource> source, uint64_t max_bytes, std::function<CleancacheUse()> usage,
                  std::function<void(uint64_t)> set_capacity);
   ~MemoryGovernor();  // stops the thread
   MemoryGovernor(const MemoryGovernor&) = delete;
@@ -95,17 +102,29 @@ class MemoryGovernor {
 
   // One sample and, if the plan moved enough, a resize. Returns the capacity.
   uint64_t Tick();
+  // Whether cleancache has room: new data would evict nothing. True while
+  // its real memory is below 7/8 of the capacity (at least 8 MiB below) and
+  // it evicted nothing since the last look: its shards fill unevenly
+  // (measured: a 32 MiB zcache of 1 MiB segments in 8 shards evicted from
+  // 25 MiB on). Fresh to within 1 ms (the backend is asked at most that
+  // often), so a fast scan overshoots by little more than the put queue.
+  bool HasRoom() const;
   // Ticks every `interval_ms` on a thread of its own until destroyed.
   void Start(unsigned interval_ms = 100);
   MemoryGovernorStats Stats() const;
 
  private:
   std::unique_ptr<MemorySource> source_;
-  const std::function<uint64_t()> real_bytes_;
+  const std::function<CleancacheUse()> usage_;
   const std::function<void(uint64_t)> set_capacity_;
   mutable std::mutex mu_;  // guards stats_ and stop_; held across a Tick
   MemoryGovernorStats stats_;
   bool set_once_ = false;
+  std::atomic<uint64_t> capacity_now_{0};
+  mutable std::mutex room_mu_;  // one thread refreshes has_room_ at a time
+  mutable std::atomic<bool> has_room_{true};
+  mutable uint64_t last_evictions_ = 0;  // guarded by room_mu_
+  mutable std::atomic<int64_t> room_checked_ns_{0};
   bool stop_ = false;
   std::condition_variable wake_;
   std::thread thread_;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -154,7 +155,11 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
   std::unique_ptr<MemoryGovernor> governor;
   if (memory->source) {
     governor = std::make_unique<MemoryGovernor>(
-        std::move(memory->source), memory->ceiling, [store] { return store->Stats().real_memory_bytes; },
+        std::move(memory->source), memory->ceiling,
+        [store] {
+          BackendStats st = store->Stats();
+          return CleancacheUse{st.real_memory_bytes, st.evictions};
+        },
         [store](uint64_t bytes) { store->SetCapacity(bytes); });
     governor->Tick();
     governor->Start();
@@ -187,7 +192,15 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
   }
   struct stat root_stat;
   fstat(root_fd, &root_stat);
-  auto fs = std::make_unique<CachedFs>(options, cache, *pool, root_fd, DeviceQualified(*root_identity, root_stat.st_dev));
+  // The doorkeeper remembers 4x the pages the cleancache may hold at most
+  // (a scan repeated within that is admitted on its second pass): 1 byte per
+  // key, ~0.1% of the memory it guards.
+  if (governor) {
+    options.stream_window_pages = std::clamp<uint64_t>(governor->Stats().max_bytes / CachedFs::kPageSize * 4,
+                                                       1u << 16, 1u << 22);
+  }
+  auto fs = std::make_unique<CachedFs>(options, cache, *pool, root_fd, DeviceQualified(*root_identity, root_stat.st_dev),
+                                       governor.get());
 
   auto stats = StatsServer::Start(options.mountpoint, [&fs, &governor] {
     nlohmann::json j = fs->StatsJson();

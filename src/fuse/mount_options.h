@@ -27,6 +27,10 @@ struct MountOptions {
   // Kernel mode: pages read wait in a queue of this many bytes to be put by a
   // background thread in idle CPU time (0: put on the FUSE worker thread).
   uint64_t put_queue_bytes = 16ull << 20;
+  // Scan resistance (stream_admission.h): pages of long sequential reads
+  // are cached only while cleancache has room or on their second touch.
+  bool stream_admission = true;
+  uint64_t stream_window_pages = 1u << 18;  // doorkeeper keys (RunMount sizes it from the memory)
   // kDrop: reads of the backing leave no copy in its page cache.
   BackingCache backing_cache = BackingCache::kDrop;
   std::optional<Uuid> shared_uuid;  // join this shared pool instead of a private one

@@ -43,6 +43,7 @@ struct PageCache::Impl {
   std::atomic<uint64_t> deferred_puts{0};
   std::atomic<uint64_t> dropped_puts{0};
   std::atomic<uint64_t> revoked_puts{0};
+  std::atomic<uint64_t> not_admitted{0};
   // Declared last: destroyed (its thread joined) before what it uses.
   std::unique_ptr<PutFeeder> feeder;
 
@@ -105,7 +106,7 @@ PageCache::~PageCache() = default;
 uint32_t PageCache::page_size() const { return impl_->page_size; }
 
 int PageCache::Read(const FileKey& key, uint64_t first_index, size_t count, std::span<uint8_t> out,
-                    const Reader& reader, const std::function<void()>& on_filled) {
+                    const Reader& reader, const std::function<void()>& on_filled, const Admit& admit) {
   const uint32_t ps = impl_->page_size;
   struct Miss {
     size_t slot;  // position in the request
@@ -166,6 +167,17 @@ int PageCache::Read(const FileKey& key, uint64_t first_index, size_t count, std:
                           impl_->backing_pages += n;
                           return 0;
                         });
+  // Refused pages are served and forgotten: their loads end unfinished.
+  if (rc == 0 && admit) {
+    for (Miss& miss : misses) {
+      if (miss.from_cleancache || miss.ticket == 0 || admit(first_index + miss.slot)) continue;
+      PageCacheShard& shard = impl_->ShardFor(key, first_index + miss.slot);
+      std::lock_guard lock(shard.mu);
+      shard.AbortLoad(key, first_index + miss.slot, miss.ticket);
+      miss.ticket = 0;
+      ++impl_->not_admitted;
+    }
+  }
 
   // With a feeder, pages read are queued for it instead of being put here.
   // (A shared pool keeps the pages it serves: those need no put.) Their
@@ -277,6 +289,7 @@ PageCacheStats PageCache::Stats() const {
   stats.deferred_puts = impl_->deferred_puts;
   stats.dropped_puts = impl_->dropped_puts;
   stats.revoked_puts = impl_->revoked_puts;
+  stats.not_admitted = impl_->not_admitted;
   stats.queued_puts = impl_->feeder ? impl_->feeder->queued_pages() : 0;
   return stats;
 }

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -199,6 +200,64 @@ TEST(MemoryBudget, AMountInACgroupSizesItselfFromTheLimitAndYieldsToANeighbour) 
   }
   EXPECT_GE(m.Stats()["cleancache"]["capacity_bytes"].get<uint64_t>(), 150 * MiB);
   EXPECT_EQ(group.OomKills(), 0u);
+}
+
+// Reads every 4 KiB page of `path` once, in a shuffled order (no stream).
+void ReadPagesAtRandom(const std::string& path, uint64_t bytes) {
+  int fd = open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0) << path;
+  std::vector<uint64_t> pages(bytes / 4096);
+  for (uint64_t i = 0; i < pages.size(); ++i) pages[i] = i;
+  std::shuffle(pages.begin(), pages.end(), std::mt19937_64(3));
+  char buf[4096];
+  for (uint64_t p : pages) ASSERT_EQ(pread(fd, buf, sizeof(buf), static_cast<off_t>(p * 4096)), 4096);
+  close(fd);
+}
+
+// The kernel's page cache of a file read through the mount (its primary).
+void DropKernelCopy(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY);
+  posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  close(fd);
+}
+
+// A hot set cached at random, then a sequential read of 12x the cleancache:
+// with second-touch admission the scan fills only the room left (to 7/8 of
+// the capacity; one shard, so "full" is exact) and the hot set is still
+// served from cleancache; with every page admitted it is gone.
+TEST(ScanResistance, ALongSequentialReadDoesNotFlushTheHotSet) {
+  for (std::string mode : {"second-touch", "always"}) {
+    SCOPED_TRACE(mode);
+    TestMount m({"--memory", "32M", "--put-queue", "1M", "--backend", "zcache:codec=lz4,segment=64K,shards=1",
+                  "--scan-admission", mode});
+    ASSERT_TRUE(m.ok());
+    WriteColdFile(m.B("hot"), 8 * MiB);
+    WriteColdFile(m.B("big"), 96 * MiB);
+    WaitUntilSettled();
+    ReadPagesAtRandom(m.M("hot"), 8 * MiB);
+    ASSERT_TRUE(m.WaitForDeferredPuts());
+    {
+      int fd = open(m.M("big").c_str(), O_RDONLY);
+      ASSERT_GE(fd, 0);
+      std::vector<char> buf(1 << 20);
+      // Paced, so that puts are made rather than dropped by a full queue.
+      for (int i = 0; read(fd, buf.data(), buf.size()) > 0; ++i) ASSERT_TRUE(m.WaitForDeferredPuts());
+      close(fd);
+    }
+    nlohmann::json s = m.Stats();
+    DropKernelCopy(m.M("hot"));
+    uint64_t before = s["reads"]["pages_from_backing"].get<uint64_t>();
+    ReadPagesAtRandom(m.M("hot"), 8 * MiB);
+    uint64_t hot_misses = m.Stats()["reads"]["pages_from_backing"].get<uint64_t>() - before;
+    if (mode == "second-touch") {
+      EXPECT_GT(s["admission"]["streaming_reads"].get<uint64_t>(), 0u);
+      EXPECT_GT(s["admission"]["pages_not_admitted"].get<uint64_t>(), 96u * 256 / 2) << s.dump();
+      EXPECT_LT(hot_misses, 2048u / 20) << s.dump();
+    } else {
+      EXPECT_EQ(s["admission"]["pages_not_admitted"].get<uint64_t>(), 0u);
+      EXPECT_GT(hot_misses, 2048u / 2) << s.dump();
+    }
+  }
 }
 
 }  // namespace

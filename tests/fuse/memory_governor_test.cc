@@ -60,13 +60,15 @@ class FakeSource : public MemorySource {
 struct Harness {
   std::atomic<uint64_t> others{50 * MiB};
   std::atomic<bool> fail{false};
+  std::atomic<uint64_t> evictions{0};
   std::vector<uint64_t> sets;
   std::mutex mu;
   std::unique_ptr<MemoryGovernor> governor;
   explicit Harness(uint64_t ceiling = UINT64_MAX) {
     FakeSource::cleancache_real = 0;
     governor = std::make_unique<MemoryGovernor>(
-        std::make_unique<FakeSource>(&others, &fail), ceiling, [] { return FakeSource::cleancache_real.load(); },
+        std::make_unique<FakeSource>(&others, &fail), ceiling,
+        [this] { return CleancacheUse{FakeSource::cleancache_real.load(), evictions.load()}; },
         [this](uint64_t bytes) {
           std::lock_guard lock(mu);
           sets.push_back(bytes);
@@ -137,6 +139,23 @@ TEST(MemoryGovernor, ItsThreadFollowsThePressure) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   EXPECT_EQ(h.governor->Stats().capacity_bytes, (512 - 300 - 64) * MiB);
+}
+
+TEST(MemoryGovernor, HasRoomBelowSevenEighthsAndWithoutEvictions) {
+  Harness h;
+  const uint64_t capacity = h.governor->Tick();  // 398 MiB
+  auto look = [&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // past the 1 ms refresh
+    return h.governor->HasRoom();
+  };
+  EXPECT_TRUE(look());
+  FakeSource::cleancache_real = capacity - capacity / 8 + MiB;  // within 1/8 of full
+  EXPECT_FALSE(look());
+  FakeSource::cleancache_real = capacity / 2;
+  EXPECT_TRUE(look());
+  h.evictions = 5;  // a shard evicted although the total is far from full
+  EXPECT_FALSE(look());
+  EXPECT_TRUE(look());  // no eviction since
 }
 
 // --- the real cgroup reader -------------------------------------------------

@@ -383,6 +383,44 @@ TEST_F(PageCacheTest, SharedPoolHitsAreNotPutBack) {
   EXPECT_EQ(pc.Stats().cleancache_hits, 3u);
 }
 
+// The frontend's admission policy: refused pages are served but cached
+// nowhere (primary mode: not installed; with capacity 0: not put), and only
+// pages read from the backing are asked.
+TEST_F(PageCacheTest, AdmitRefusesCachingButServesThePages) {
+  for (uint64_t capacity : {16u, 0u}) {
+    auto pc = Make(capacity);
+    FakeFile file;
+    auto data = Pattern(8 * kPage, 30);
+    file.Write(0, data);
+    std::vector<uint64_t> asked;
+    PageCache::Admit odd_only = [&](uint64_t index) {
+      asked.push_back(index);
+      return index % 2 == 1;
+    };
+    std::vector<uint8_t> out(8 * kPage);
+    const uint64_t puts_before = cache_.Counters(pool_).puts;
+    ASSERT_EQ(pc->Read(key_, 0, 8, out, file.reader(), {}, odd_only), 0);
+    EXPECT_EQ(out, data);
+    EXPECT_EQ(asked, (std::vector<uint64_t>{0, 1, 2, 3, 4, 5, 6, 7}));
+    EXPECT_EQ(pc->Stats().not_admitted, 4u);
+    if (capacity == 0) {
+      EXPECT_EQ(cache_.Counters(pool_).puts - puts_before, 4u);
+    }
+    // Again, admitting all: the odd pages are cached (primary or cleancache),
+    // the even ones come from the backing once more.
+    asked.clear();
+    ASSERT_EQ(pc->Read(key_, 0, 8, out, file.reader(), {}, [&](uint64_t index) {
+      asked.push_back(index);
+      return true;
+    }), 0);
+    EXPECT_EQ(out, data);
+    EXPECT_EQ(asked, (std::vector<uint64_t>{0, 2, 4, 6})) << "capacity " << capacity;
+    EXPECT_EQ(pc->Stats().backing_pages, 12u);
+    pc.reset();
+    cache_.InvalidateInode(pool_, key_);
+  }
+}
+
 // A MapBackend whose puts, once armed, store the page and then wait until
 // released: the feeder is held mid-put, after the copy landed.
 class GatedBackend : public testing::MapBackend {
