@@ -171,7 +171,11 @@ stop_config() {
 
 # fio job options of a workload; $1 = dir, $2 = workload, $3 = seconds.
 fio_jobs() {
-  local common=(--ioengine=psync --invalidate=0 --time_based --runtime="$3")
+  # --norandommap: independent uniform picks. fio's default random map reads
+  # every block once per pass, in random order: a loop, the worst case for
+  # any cache smaller than the data (measured through the mount at 79% of the
+  # data in cleancache: 57% misses with the map, 21% without).
+  local common=(--ioengine=psync --invalidate=0 --time_based --runtime="$3" --norandommap)
   case $2 in
     zipf) echo "${common[*]} --name=w --filename=$1/data --rw=randread --bs=4k --random_distribution=zipf:0.8" ;;
     uniform) echo "${common[*]} --name=w --filename=$1/data --rw=randread --bs=4k" ;;

@@ -21,8 +21,10 @@
 // max(4 MiB, capacity/32), so the size does not flutter with page-cache
 // noise. The sample is taken every `interval` (100 ms): a neighbour that
 // allocates faster than reserve / interval can still outrun it.
-// Thread safety: Tick and Stats may run concurrently; one thread runs Tick
-// periodically after Start.
+// Thread safety: Tick, Stats and HasRoom may run concurrently; one thread
+// runs Tick periodically after Start. Lock order: the governor's mutex, then
+// the backend's own locks (usage and set_capacity are called under it);
+// the backend never calls back into the governor.
 #pragma once
 
 #include <atomic>
