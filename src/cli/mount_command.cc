@@ -11,10 +11,12 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <initializer_list>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "cleancache/backend_spec.h"
 #include "cli/commands.h"
@@ -44,6 +46,17 @@ struct MountArgs {
   bool foreground = false;
 };
 
+// The value of a word option, or exit 2 naming the choices.
+template <typename T>
+T OneOf(const char* option, const std::string& word, std::initializer_list<std::pair<const char*, T>> choices) {
+  std::string names;
+  for (const auto& [name, value] : choices) {
+    if (word == name) return value;
+    names += (names.empty() ? "" : ", ") + std::string(name);
+  }
+  Fail("mount", kExitBadInput, std::string(option) + ": '" + word + "' is not one of " + names);
+}
+
 void ParseMountArgs(MountArgs& args) {
   if (args.primary != "kernel") {
     auto bytes = cleancache::ParseSize(args.primary);
@@ -67,18 +80,10 @@ void ParseMountArgs(MountArgs& args) {
       args.options.memory_bytes = *bytes;
     }
   }
-  if (args.backing_cache == "drop") {
-    args.options.backing_cache = cleancache::fuse::BackingCache::kDrop;
-  } else if (args.backing_cache == "keep") {
-    args.options.backing_cache = cleancache::fuse::BackingCache::kKeep;
-  } else {
-    Fail("mount", kExitBadInput, "--backing-cache: '" + args.backing_cache + "' is neither drop nor keep");
-  }
-  if (args.scan_admission == "second-touch" || args.scan_admission == "always") {
-    args.options.stream_admission = args.scan_admission == "second-touch";
-  } else {
-    Fail("mount", kExitBadInput, "--scan-admission: '" + args.scan_admission + "' is neither second-touch nor always");
-  }
+  args.options.backing_cache = OneOf<cleancache::fuse::BackingCache>("--backing-cache", args.backing_cache,
+                                     {{"drop", cleancache::fuse::BackingCache::kDrop},
+                                      {"keep", cleancache::fuse::BackingCache::kKeep}});
+  args.options.stream_admission = OneOf<bool>("--scan-admission", args.scan_admission, {{"second-touch", true}, {"always", false}});
   auto queue = cleancache::ParseSize(args.put_queue);
   if (!queue.ok()) Fail("mount", kExitBadInput, "--put-queue: " + queue.status().message());
   args.options.put_queue_bytes = *queue;

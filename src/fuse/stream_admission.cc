@@ -1,5 +1,7 @@
 #include "fuse/stream_admission.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <bit>
 
@@ -8,15 +10,6 @@ namespace {
 
 constexpr int kHashes = 3;
 constexpr uint64_t kBitsPerKey = 8;
-
-uint64_t Mix(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  x ^= x >> 33;
-  return x;
-}
 
 }  // namespace
 
@@ -35,7 +28,7 @@ bool StreamAdmission::NoteRead(StreamState& state, uint64_t offset, uint64_t siz
 }
 
 bool StreamAdmission::SecondTouch(const FileKey& key, uint64_t index) {
-  const uint64_t h = Mix(key.hash() ^ Mix(index + 1));
+  const uint64_t h = XXH3_64bits_withSeed(&index, sizeof(index), key.hash());
   const uint64_t step = (h >> 32) | 1;
   bool seen = true;
   for (int i = 0; i < kHashes; ++i) {

@@ -119,27 +119,6 @@ TEST(MemoryBudget, MemoryOptionCapsTheCleancache) {
   EXPECT_NE(s["backend"].get<std::string>().find("zstd"), std::string::npos) << s["backend"];
 }
 
-// Forks a process in `group` that grows its anonymous memory to `bytes` in
-// 4 MiB steps every 40 ms (a neighbour that needs memory), writes one byte to
-// `ready` and waits to be killed.
-pid_t StartGrowingNeighbour(const TestCgroup& group, uint64_t bytes, int ready) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (!group.Join()) _exit(2);
-    char* p = static_cast<char*>(mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-    if (p == MAP_FAILED) _exit(3);
-    for (uint64_t done = 0; done < bytes; done += 4 * MiB) {
-      std::memset(p + done, 0x5a, std::min<uint64_t>(4 * MiB, bytes - done));
-      usleep(40000);
-    }
-    char c = 1;
-    (void)!write(ready, &c, 1);
-    pause();
-    _exit(0);
-  }
-  return pid;
-}
-
 TEST(MemoryBudget, AMountInACgroupSizesItselfFromTheLimitAndYieldsToANeighbour) {
   TestCgroup group(256 * MiB);
   if (!group.ok()) GTEST_SKIP() << "cannot create a memory cgroup here (needs root and a memory controller)";
@@ -163,7 +142,9 @@ TEST(MemoryBudget, AMountInACgroupSizesItselfFromTheLimitAndYieldsToANeighbour) 
     ASSERT_GE(fd, 0);
     std::vector<char> buf(1 << 20);
     for (int i = 0; read(fd, buf.data(), buf.size()) > 0; ++i) {
-      if (i % 8 == 7) ASSERT_TRUE(m.WaitForDeferredPuts());
+      if (i % 8 == 7) {
+        ASSERT_TRUE(m.WaitForDeferredPuts());
+      }
     }
     close(fd);
   }
@@ -175,7 +156,7 @@ TEST(MemoryBudget, AMountInACgroupSizesItselfFromTheLimitAndYieldsToANeighbour) 
   // (130 + 140 + the mount's own) would pass 256 MiB and be OOM-killed.
   int pipefd[2];
   ASSERT_EQ(pipe(pipefd), 0);
-  pid_t neighbour = StartGrowingNeighbour(group, 140 * MiB, pipefd[1]);
+  pid_t neighbour = StartMemoryHog(group, 140 * MiB, 4 * MiB, 40000, pipefd[1]);  // 100 MiB/s
   char c = 0;
   ASSERT_EQ(read(pipefd[0], &c, 1), 1) << "the neighbour died (OOM kills: " << group.OomKills() << ")";
   EXPECT_EQ(group.OomKills(), 0u);

@@ -4,7 +4,6 @@
 #include "fuse/memory_governor.h"
 
 #include <gtest/gtest.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -160,23 +159,6 @@ TEST(MemoryGovernor, HasRoomBelowSevenEighthsAndWithoutEvictions) {
 
 // --- the real cgroup reader -------------------------------------------------
 
-// Forks a child that joins the group, touches `bytes` of anonymous memory,
-// writes one byte to `ready` and waits to be killed.
-pid_t StartHog(const testing::TestCgroup& group, uint64_t bytes, int ready) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (!group.Join()) _exit(2);
-    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) _exit(3);
-    std::memset(p, 0x5a, bytes);
-    char c = 1;
-    (void)!write(ready, &c, 1);
-    pause();
-    _exit(0);
-  }
-  return pid;
-}
-
 TEST(CgroupMemorySource, ReadsTheLimitAndTheAnonymousMemoryOfARealGroup) {
   testing::TestCgroup group(256 * MiB);
   if (!group.ok()) GTEST_SKIP() << "cannot create a memory cgroup here (needs root and a memory controller)";
@@ -189,7 +171,7 @@ TEST(CgroupMemorySource, ReadsTheLimitAndTheAnonymousMemoryOfARealGroup) {
 
   int pipefd[2];
   ASSERT_EQ(pipe(pipefd), 0);
-  pid_t hog = StartHog(group, 64 * MiB, pipefd[1]);
+  pid_t hog = testing::StartMemoryHog(group, 64 * MiB, 64 * MiB, 0, pipefd[1]);
   char c;
   ASSERT_EQ(read(pipefd[0], &c, 1), 1);
   auto during = (*source)->Sample();

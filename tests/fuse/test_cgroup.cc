@@ -1,10 +1,13 @@
 #include "fuse/test_cgroup.h"
 
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -79,6 +82,22 @@ uint64_t TestCgroup::OomKills() const {
     if (key == "oom_kill") return value;
   }
   return 0;
+}
+
+pid_t StartMemoryHog(const TestCgroup& group, uint64_t bytes, uint64_t step_bytes, unsigned step_pause_us, int ready) {
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  if (!group.Join()) _exit(2);
+  char* p = static_cast<char*>(mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  if (p == MAP_FAILED) _exit(3);
+  for (uint64_t done = 0; done < bytes; done += step_bytes) {
+    std::memset(p + done, 0x5a, std::min(step_bytes, bytes - done));
+    if (step_pause_us != 0) usleep(step_pause_us);
+  }
+  char c = 1;
+  (void)!write(ready, &c, 1);
+  pause();
+  _exit(0);
 }
 
 }  // namespace cleancache::testing

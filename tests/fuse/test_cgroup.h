@@ -31,4 +31,10 @@ class TestCgroup {
   int version_ = 0;
 };
 
+// Forks a process that joins `group`, touches `bytes` of anonymous memory
+// in steps of `step_bytes` with `step_pause_us` between them (a neighbour
+// that needs memory), writes one byte to `ready` and waits to be killed.
+// Exits 2 if it cannot join, 3 if it cannot map.
+pid_t StartMemoryHog(const TestCgroup& group, uint64_t bytes, uint64_t step_bytes, unsigned step_pause_us, int ready);
+
 }  // namespace cleancache::testing
