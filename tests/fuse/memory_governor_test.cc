@@ -172,6 +172,7 @@ TEST(CgroupMemorySource, ReadsTheLimitAndTheAnonymousMemoryOfARealGroup) {
   int pipefd[2];
   ASSERT_EQ(pipe(pipefd), 0);
   pid_t hog = testing::StartMemoryHog(group, 64 * MiB, 64 * MiB, 0, pipefd[1]);
+  close(pipefd[1]);  // a hog that dies ends the read below
   char c;
   ASSERT_EQ(read(pipefd[0], &c, 1), 1);
   auto during = (*source)->Sample();
@@ -180,7 +181,6 @@ TEST(CgroupMemorySource, ReadsTheLimitAndTheAnonymousMemoryOfARealGroup) {
   kill(hog, SIGKILL);
   waitpid(hog, nullptr, 0);
   close(pipefd[0]);
-  close(pipefd[1]);
 }
 
 TEST(CgroupMemorySource, AProcessFindsItsOwnGroupAndItsLimit) {

@@ -27,6 +27,9 @@ bool WriteValue(const std::string& path, const std::string& value) {
 }  // namespace
 
 TestCgroup::TestCgroup(uint64_t limit_bytes) {
+#if defined(__SANITIZE_THREAD__)
+  return;
+#endif
   if (geteuid() != 0) return;
   std::string name = "cc-test-" + std::to_string(getpid()) + "-" +
                      std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());

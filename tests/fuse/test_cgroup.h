@@ -14,6 +14,8 @@ namespace cleancache::testing {
 
 class TestCgroup {
  public:
+  // ok() is also false under ThreadSanitizer: its shadow memory (several
+  // times what the program touches) would be charged to the group.
   explicit TestCgroup(uint64_t limit_bytes);
   ~TestCgroup();
   TestCgroup(const TestCgroup&) = delete;
@@ -34,7 +36,8 @@ class TestCgroup {
 // Forks a process that joins `group`, touches `bytes` of anonymous memory
 // in steps of `step_bytes` with `step_pause_us` between them (a neighbour
 // that needs memory), writes one byte to `ready` and waits to be killed.
-// Exits 2 if it cannot join, 3 if it cannot map.
+// Exits 2 if it cannot join, 3 if it cannot map. The caller closes its copy
+// of `ready`'s write end, so that a hog that dies (OOM) ends its read.
 pid_t StartMemoryHog(const TestCgroup& group, uint64_t bytes, uint64_t step_bytes, unsigned step_pause_us, int ready);
 
 }  // namespace cleancache::testing
