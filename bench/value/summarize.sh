@@ -39,7 +39,7 @@ awk -F, '
       v = bad[k] ? "FAILED" : (good[k] ? "yes" : "-")
       printf "%s,%d,%.0f,%.0f,%.0f,%s,%s,%s,%.1f,%s,%s,%s,%.0f,%.0f,%.0f,%.0f,%d,%s\n", k, n, median(iops[k]), lo(iops[k]), hi(iops[k]),
         xs == "" ? "" : sprintf("%.2f", median(xs)), xs == "" ? "" : sprintf("%.2f", lo(xs)), xs == "" ? "" : sprintf("%.2f", hi(xs)),
-        median(reads[k]), rr == "" ? "" : sprintf("%.2f", median(rr)), median(hit[k]) == "" ? "" : median(hit[k]), median(hot[k]),
+        median(reads[k]), rr == "" ? "" : sprintf("%.2f", median(rr)), hit[k] ~ /[0-9]/ ? median(hit[k]) : "", median(hot[k]),
         median(fc[k]), median(bc[k]), median(cc[k]), median(rest[k]), ooms[k], v
     }
   }' "$CSV" > "$OUT/summary.csv"
