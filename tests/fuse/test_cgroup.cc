@@ -33,28 +33,23 @@ TestCgroup::TestCgroup(uint64_t limit_bytes) {
   if (geteuid() != 0) return;
   std::string name = "cc-test-" + std::to_string(getpid()) + "-" +
                      std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
-  std::string dir;
+  // v1's memory hierarchy, else v2 (its memory controller enabled below the root).
+  std::string root, limit_file;
   if (Exists("/sys/fs/cgroup/memory/memory.limit_in_bytes") || Exists("/sys/fs/cgroup/memory/memory.stat")) {
-    dir = "/sys/fs/cgroup/memory/" + name;
-    if (mkdir(dir.c_str(), 0755) != 0) return;
-    version_ = 1;
-    if (!WriteValue(dir + "/memory.limit_in_bytes", std::to_string(limit_bytes))) {
-      rmdir(dir.c_str());
-      return;
-    }
+    root = "/sys/fs/cgroup/memory/", limit_file = "/memory.limit_in_bytes", version_ = 1;
   } else if (Exists("/sys/fs/cgroup/cgroup.controllers")) {
     WriteValue("/sys/fs/cgroup/cgroup.subtree_control", "+memory");
-    dir = "/sys/fs/cgroup/" + name;
-    if (mkdir(dir.c_str(), 0755) != 0) return;
-    version_ = 2;
-    if (!WriteValue(dir + "/memory.max", std::to_string(limit_bytes))) {
-      rmdir(dir.c_str());
-      return;
-    }
-    WriteValue(dir + "/memory.swap.max", "0");
+    root = "/sys/fs/cgroup/", limit_file = "/memory.max", version_ = 2;
   } else {
     return;
   }
+  std::string dir = root + name;
+  if (mkdir(dir.c_str(), 0755) != 0) return;
+  if (!WriteValue(dir + limit_file, std::to_string(limit_bytes))) {
+    rmdir(dir.c_str());
+    return;
+  }
+  if (version_ == 2) WriteValue(dir + "/memory.swap.max", "0");
   dir_ = dir;
 }
 
