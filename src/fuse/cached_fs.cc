@@ -13,6 +13,7 @@
 #include <string>
 
 #include "fuse/backing_read.h"
+#include "fuse/caller_identity.h"
 #include "fuse/file_validator.h"
 #include "fuse/privilege_kill.h"
 
@@ -88,6 +89,9 @@ void CachedFs::Init(fuse_conn_info* conn) {
   conn->max_write = kMaxIo;
   conn->max_readahead = kMaxIo;
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;  // writes go through before they are acknowledged
+  // The caller's umask comes with the request and is applied by the
+  // backing (caller_identity.h); without the flag the kernel applies it.
+  if (conn->capable & FUSE_CAP_DONT_MASK) conn->want |= FUSE_CAP_DONT_MASK;
   if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
@@ -166,11 +170,17 @@ void CachedFs::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_
   // O_EXCL tells whether this call created the file (then nothing of it can
   // be cached yet); without the caller's O_EXCL, a file that appeared since
   // the kernel's lookup is opened as O_CREAT alone would have.
-  int fd = openat(dir.fd, name, flags | O_EXCL, mode);
-  bool created = fd >= 0;
-  if (fd < 0 && errno == EEXIST && !(flags & O_EXCL)) {
-    WithoutFsetid as_caller((flags & O_TRUNC) && RequestKillsSuidSgid());
-    fd = openat(dir.fd, name, flags, mode);
+  int fd;
+  bool created;
+  {
+    AsCaller as_caller(req, true);
+    if (as_caller.error() != 0) return (void)fuse_reply_err(req, as_caller.error());
+    fd = openat(dir.fd, name, flags | O_EXCL, mode);
+    created = fd >= 0;
+    if (fd < 0 && errno == EEXIST && !(flags & O_EXCL)) {
+      WithoutFsetid without_fsetid((flags & O_TRUNC) && RequestKillsSuidSgid());
+      fd = openat(dir.fd, name, flags, mode);
+    }
   }
   if (fd < 0) {
     fuse_reply_err(req, errno);

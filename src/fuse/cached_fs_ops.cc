@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "fuse/cached_fs.h"
+#include "fuse/caller_identity.h"
 #include "fuse/file_validator.h"
 
 namespace cleancache::fuse {
@@ -104,9 +105,13 @@ void CachedFs::MakeNode(fuse_req_t req, fuse_ino_t parent, const char* name, mod
                         const char* link) {
   Inode& dir = inodes_.Get(parent);
   int rc;
-  if (link != nullptr) rc = symlinkat(link, dir.fd, name);
-  else if (S_ISDIR(mode)) rc = mkdirat(dir.fd, name, mode);
-  else rc = mknodat(dir.fd, name, mode, rdev);
+  {
+    AsCaller as_caller(req, link == nullptr);  // symlinks carry no umask
+    if (as_caller.error() != 0) return (void)fuse_reply_err(req, as_caller.error());
+    if (link != nullptr) rc = symlinkat(link, dir.fd, name);
+    else if (S_ISDIR(mode)) rc = mkdirat(dir.fd, name, mode);
+    else rc = mknodat(dir.fd, name, mode, rdev);
+  }
   if (rc != 0) return (void)fuse_reply_err(req, errno);
   fuse_entry_param e;
   if (int err = DoLookup(dir, name, &e); err != 0) return (void)fuse_reply_err(req, err);
@@ -116,9 +121,14 @@ void CachedFs::MakeNode(fuse_req_t req, fuse_ino_t parent, const char* name, mod
 void CachedFs::Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char* name) {
   Inode& inode = inodes_.Get(ino);
   Inode& dir = inodes_.Get(parent);
-  if (linkat(AT_FDCWD, ProcPath(inode.fd).c_str(), dir.fd, name, AT_SYMLINK_FOLLOW) != 0) {
-    return (void)fuse_reply_err(req, errno);
+  int rc;
+  {
+    // As the caller: the backing's own checks (protected_hardlinks) apply.
+    AsCaller as_caller(req, false);
+    if (as_caller.error() != 0) return (void)fuse_reply_err(req, as_caller.error());
+    rc = linkat(AT_FDCWD, ProcPath(inode.fd).c_str(), dir.fd, name, AT_SYMLINK_FOLLOW);
   }
+  if (rc != 0) return (void)fuse_reply_err(req, errno);
   fuse_entry_param e;
   if (int err = DoLookup(dir, name, &e); err != 0) return (void)fuse_reply_err(req, err);
   fuse_reply_entry(req, &e);

@@ -7,10 +7,8 @@
 // getxattr("security.capability") once per file, not before every write.
 // The unprivileged caller is a child process running as nobody.
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/capability.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -18,31 +16,13 @@
 
 #include <cerrno>
 #include <cstdint>
-#include <functional>
 #include <string>
 
+#include "fuse/as_user.h"
 #include "fuse/test_mount.h"
 
 namespace cleancache::testing {
 namespace {
-
-constexpr uid_t kNobody = 65534;
-
-// Runs `op` in a child as uid/gid nobody; the child's exit code is `op`'s
-// errno on failure, 0 on success, 100 if it could not become nobody.
-int AsNobody(const std::function<bool()>& op) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (setgroups(0, nullptr) != 0 || setresgid(kNobody, kNobody, kNobody) != 0 ||
-        setresuid(kNobody, kNobody, kNobody) != 0) {
-      _exit(100);
-    }
-    _exit(op() ? 0 : (errno == 0 ? 101 : errno));
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 200;
-}
 
 bool WriteAt(const std::string& path, const std::string& data, off_t offset) {
   int fd = open(path.c_str(), O_WRONLY);
