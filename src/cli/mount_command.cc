@@ -42,6 +42,7 @@ struct MountArgs {
   std::string memory = "auto";
   std::string backing_cache = "drop";
   std::string scan_admission = "second-touch";
+  std::string watch_backing = "auto";
   std::string shared_uuid;
   bool foreground = false;
 };
@@ -84,6 +85,7 @@ void ParseMountArgs(MountArgs& args) {
                                      {{"drop", cleancache::fuse::BackingCache::kDrop},
                                       {"keep", cleancache::fuse::BackingCache::kKeep}});
   args.options.stream_admission = OneOf<bool>("--scan-admission", args.scan_admission, {{"second-touch", true}, {"always", false}});
+  args.options.watch_backing = OneOf<bool>("--watch-backing", args.watch_backing, {{"auto", true}, {"off", false}});
   auto queue = cleancache::ParseSize(args.put_queue);
   if (!queue.ok()) Fail("mount", kExitBadInput, "--put-queue: " + queue.status().message());
   args.options.put_queue_bytes = *queue;
@@ -202,6 +204,11 @@ void AddMountCommand(CLI::App& app) {
                     "read again soon (a scan cannot flush the cache), 'always' caches every page read")
       ->capture_default_str();
   mount->add_option("--shared-uuid", args->shared_uuid, "Join the shared pool with this UUID (mounts of the same data)");
+  mount->add_option("--watch-backing", args->watch_backing,
+                    "'auto': a mount run as root watches the backing's filesystem (fanotify) and drops the kernel's "
+                    "cached attributes, entries and pages of files changed behind its back at once; 'off', or a mount "
+                    "that cannot watch, sees such changes after --timeout")
+      ->capture_default_str();
   mount->add_option("--timeout", args->options.timeout_seconds, "Kernel attribute/entry cache timeout in seconds")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));

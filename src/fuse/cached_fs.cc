@@ -129,8 +129,82 @@ void CachedFs::InvalidateRange(Inode& inode, const FileValidator& before, uint64
   pages_.InvalidatePages(VersionedKey(inode.identity, before), first, last - first);
 }
 
+Status CachedFs::WatchBacking(fuse_session* session) {
+  struct stat root;
+  if (fstat(inodes_.root().fd, &root) != 0) return Status::IOError(std::string("fstat(backing): ") + std::strerror(errno));
+  session_ = session;
+  auto watcher = BackingWatcher::Start(inodes_.root().fd, root.st_dev, this);
+  std::lock_guard lock(watch_mu_);
+  if (!watcher.ok()) {
+    session_ = nullptr;
+    watch_status_ = "off: " + watcher.status().ToString();
+    return watcher.status();
+  }
+  watcher_ = std::move(*watcher);
+  watch_status_ = "fanotify";
+  return Status::Ok();
+}
+
+void CachedFs::StopWatching() {
+  std::unique_ptr<BackingWatcher> watcher;
+  {
+    std::lock_guard lock(watch_mu_);
+    watcher = std::move(watcher_);
+  }
+  watcher.reset();  // joins the watcher's thread: no invalidation after this
+  session_ = nullptr;
+}
+
+// Runs on the watcher's thread (or an Open's Drain), never inside a request
+// that holds a kernel lock the invalidation needs: the kernel takes the
+// parent directory's lock for an entry and page locks for an inode.
+void CachedFs::FileChanged(const FileKey& file) {
+  uint64_t nodeid = 0;
+  inodes_.Visit(file, [&](Inode& inode) {
+    nodeid = inodes_.NodeId(inode);
+    struct stat st;
+    if (fstat(inode.fd, &st) != 0) return;
+    if (st.st_nlink == 0) inode.departed_behind = true;  // removed, or replaced by a rename
+    Observe(inode, st);  // drops cleancache's pages of the old version now
+  });
+  if (nodeid == 0) return;  // the kernel holds nothing of it
+  ++counters_.inode_invalidations;
+  fuse_lowlevel_notify_inval_inode(session_, nodeid, 0, 0);  // attributes and all pages
+}
+
+void CachedFs::EntryChanged(const FileKey& directory, std::string_view name, const FileKey* departed) {
+  if (departed != nullptr) inodes_.Visit(*departed, [](Inode& inode) { inode.departed_behind = true; });
+  uint64_t parent = 0;
+  inodes_.Visit(directory, [&](Inode& dir) { parent = inodes_.NodeId(dir); });
+  if (parent == 0) return;
+  ++counters_.entry_invalidations;
+  const std::string terminated(name);  // libfuse sends the terminating NUL from the buffer
+  fuse_lowlevel_notify_inval_entry(session_, parent, terminated.c_str(), terminated.size());
+}
+
+// Lost events: every inode's attributes and pages may be stale. Entries
+// cannot be listed; they expire after --timeout (counted in `overflows`).
+void CachedFs::Overflow() {
+  for (uint64_t nodeid : inodes_.NodeIds()) {
+    ++counters_.inode_invalidations;
+    fuse_lowlevel_notify_inval_inode(session_, nodeid, 0, 0);
+  }
+}
+
 void CachedFs::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Inode& inode = inodes_.Get(ino);
+  // Changes behind the mount's back that returned before this open are
+  // queued by now: handle them first, so that this open sees them. (OPEN is
+  // never sent with a directory lock held, and this thread holds no page
+  // lock: the invalidations cannot wait for this request.)
+  if (watcher_) watcher_->Drain();
+  if (inode.departed_behind) {
+    // The kernel reached a file that has since left its name behind the
+    // mount's back: ESTALE makes the VFS walk the path again with
+    // LOOKUP_REVAL, which finds what the name holds now.
+    ++counters_.stale_opens;
+    return (void)fuse_reply_err(req, ESTALE);
+  }
   // O_DIRECT is the kernel's business: our buffers are not aligned for it.
   int flags = fi->flags & ~(O_NOFOLLOW | O_DIRECT);
   struct stat before;
@@ -395,6 +469,17 @@ nlohmann::json CachedFs::StatsJson() const {
   j["xattrs"] = {{"getxattr_requests", counters_.getxattr_requests.load()}};
   j["coherency"] = {{"validator_changes", counters_.validator_changes.load()},
                     {"file_invalidations", counters_.file_invalidations.load()}};
+  {
+    std::lock_guard lock(watch_mu_);
+    WatcherStats w = watcher_ ? watcher_->Stats() : WatcherStats{};
+    j["watch"] = {{"mode", watch_status_},
+                  {"events", w.events},
+                  {"own_events", w.own_events},
+                  {"overflows", w.overflows},
+                  {"inode_invalidations", counters_.inode_invalidations.load()},
+                  {"entry_invalidations", counters_.entry_invalidations.load()},
+                  {"stale_opens", counters_.stale_opens.load()}};
+  }
   j["primary_cache"] = {{"resident_bytes", pc.resident_bytes},
                         {"capacity_bytes", pc.capacity_bytes},
                         {"evicted_pages", pc.evicted_pages}};

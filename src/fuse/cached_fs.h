@@ -43,6 +43,7 @@
 
 #include "cleancache/cleancache.hpp"
 #include "cleancache/page_cache.h"
+#include "fuse/backing_watcher.h"
 #include "fuse/inode_table.h"
 #include "fuse/memory_governor.h"
 #include "fuse/mount_options.h"
@@ -64,7 +65,7 @@ class BufferPool {
   std::vector<std::unique_ptr<uint8_t[]>> idle_;
 };
 
-class CachedFs {
+class CachedFs : public ChangeSink {
  public:
   static constexpr uint32_t kPageSize = 4096;
   static constexpr uint32_t kMaxIo = 1u << 20;  // max_read / max_write
@@ -79,6 +80,19 @@ class CachedFs {
   static const fuse_lowlevel_ops& Ops();
   // The mount's counters, pool and backend figures (see `cleancache stats`).
   nlohmann::json StatsJson() const;
+
+  // Starts watching the backing for changes made behind the mount's back
+  // (backing_watcher.h) and invalidating the kernel's caches of `session`
+  // for them. Call after the session is mounted; StopWatching() before the
+  // session is destroyed. A failure leaves the mount without a watcher:
+  // changes behind its back are then seen after --timeout.
+  Status WatchBacking(fuse_session* session);
+  void StopWatching();
+
+  // --- ChangeSink: a change behind the mount's back (watcher's thread) ---
+  void FileChanged(const FileKey& file) override;
+  void EntryChanged(const FileKey& directory, std::string_view name, const FileKey* departed) override;
+  void Overflow() override;
 
   // --- operations (called from the fuse_lowlevel_ops trampolines) ---
   void Init(fuse_conn_info* conn);
@@ -118,6 +132,9 @@ class CachedFs {
     // it knows the file has no privileges to drop (see privilege_kill.h).
     std::atomic<uint64_t> getxattr_requests{0};
     std::atomic<uint64_t> streaming_reads{0};  // reads of files being read sequentially
+    // Changes behind the mount's back: kernel caches dropped for them, and
+    // opens through a dentry the change made stale (answered ESTALE).
+    std::atomic<uint64_t> inode_invalidations{0}, entry_invalidations{0}, stale_opens{0};
   };
 
   // 0 or errno; fills *e and adds a lookup. `created`: this request has just
@@ -135,6 +152,9 @@ class CachedFs {
   void ReleaseVictim(int fd, const struct stat& before, bool done);
   void InvalidateRange(Inode& inode, const FileValidator& before, uint64_t offset, uint64_t length);
   bool primary_mode() const { return options_.primary_bytes != 0; }
+  // Set before the FUSE loop starts and cleared after it ends, so requests
+  // may read watcher_ without watch_mu_.
+  bool watching() const { return watcher_ != nullptr; }
   double timeout() const { return options_.timeout_seconds; }
 
   MountOptions options_;
@@ -146,6 +166,13 @@ class CachedFs {
   StreamAdmission admission_;
   BufferPool buffers_;
   Counters counters_;
+
+  mutable std::mutex watch_mu_;  // guards watcher_ and watch_status_ (not the watcher's work)
+  std::unique_ptr<BackingWatcher> watcher_;
+  std::string watch_status_ = "off";
+  // Set while watching: where invalidations go. Read by the watcher's thread,
+  // written only before it starts and after it stops.
+  fuse_session* session_ = nullptr;
 };
 
 }  // namespace cleancache::fuse

@@ -68,9 +68,12 @@ void CachedFs::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   fuse_entry_param e;
   int err = DoLookup(inodes_.Get(parent), name, &e);
   if (err == ENOENT) {
-    // A negative entry, cached for the same timeout as positive ones.
+    // A negative entry, cached for the same timeout as positive ones; not at
+    // all while the backing is watched: a name created behind the mount's
+    // back must be found by the next open (close-to-open), and an open
+    // through a cached negative entry would never reach the mount.
     std::memset(&e, 0, sizeof(e));
-    e.entry_timeout = timeout();
+    e.entry_timeout = watching() ? 0 : timeout();
     fuse_reply_entry(req, &e);
   } else if (err != 0) {
     fuse_reply_err(req, err);

@@ -46,6 +46,7 @@ Inode& InodeTable::Acquire(int fd, const FileKey& identity, const struct stat& s
                 st.st_nlink > 0;
     if (!dead) {
       ++known->nlookup;
+      known->departed_behind = false;  // found by a name again
       close(fd);
       return *known;
     }
@@ -75,6 +76,26 @@ void InodeTable::Forget(Inode& inode, uint64_t count) {
   auto it = by_identity_.find(inode.identity);
   if (it != by_identity_.end() && it->second == &inode) by_identity_.erase(it);
   delete &inode;
+}
+
+bool InodeTable::Visit(const FileKey& identity, const std::function<void(Inode&)>& fn) {
+  std::lock_guard lock(mu_);
+  Inode* inode = nullptr;
+  if (identity == root_->identity) {
+    inode = root_;
+  } else if (auto it = by_identity_.find(identity); it != by_identity_.end()) {
+    inode = it->second;
+  }
+  if (inode == nullptr) return false;
+  fn(*inode);
+  return true;
+}
+
+std::vector<uint64_t> InodeTable::NodeIds() {
+  std::lock_guard lock(mu_);
+  std::vector<uint64_t> ids{FUSE_ROOT_ID};
+  for (auto& [key, inode] : by_identity_) ids.push_back(NodeId(*inode));
+  return ids;
 }
 
 size_t InodeTable::size() {

@@ -12,9 +12,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "cleancache/file_key.h"
 #include "fuse/file_validator.h"
@@ -37,6 +39,11 @@ struct Inode {
   // The backing filesystem refused RWF_DONTCACHE (see backing_read.h).
   std::atomic<bool> lacks_dontcache{false};
   StreamState stream;  // sequential-read detection (stream_admission.h)
+  // The backing file left a name, or its last link, behind the mount's back
+  // (backing_watcher.h): a dentry the kernel still holds for it may be
+  // stale, so an open through it is answered ESTALE and the kernel looks
+  // the name up again. A new lookup that finds the file clears it.
+  std::atomic<bool> departed_behind{false};
 
   std::mutex mu;  // guards the fields below
   bool seen_before = false;
@@ -68,6 +75,11 @@ class InodeTable {
   void AddLookup(Inode& inode);
   // Drops `count` lookups; the inode is freed when none remain.
   void Forget(Inode& inode, uint64_t count);
+  // Calls `fn` on the inode of `identity`, if the kernel knows one, with the
+  // table locked (the inode cannot be forgotten meanwhile). True if found.
+  bool Visit(const FileKey& identity, const std::function<void(Inode&)>& fn);
+  // Node ids of every inode the kernel knows, the root included.
+  std::vector<uint64_t> NodeIds();
   size_t size();
 
  private:

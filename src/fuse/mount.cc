@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -238,6 +239,13 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
         guard.mounted = true;
         result = InstallPrivilegeKillHooks(guard.session);
       }
+      if (result.ok() && options.watch_backing) {
+        if (Status s = fs->WatchBacking(guard.session); !s.ok()) {
+          std::cerr << "cleancache mount: not watching the backing (" << s.ToString()
+                    << "): changes made behind the mount's back are seen after --timeout (" << options.timeout_seconds
+                    << " s)\n";
+        }
+      }
       if (result.ok()) {
         on_mounted();
         fuse_loop_config* loop = fuse_loop_cfg_create();
@@ -247,6 +255,7 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
         fuse_loop_cfg_destroy(loop);
         if (rc < 0) result = Status::IOError(std::string("FUSE loop: ") + std::strerror(-rc));
       }
+      fs->StopWatching();  // before the session it notifies goes away
     }
   }
   stats->reset();

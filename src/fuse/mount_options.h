@@ -34,6 +34,8 @@ struct MountOptions {
   // kDrop: reads of the backing leave no copy in its page cache.
   BackingCache backing_cache = BackingCache::kDrop;
   std::optional<Uuid> shared_uuid;  // join this shared pool instead of a private one
+  // Watch the backing for changes behind the mount's back (backing_watcher.h).
+  bool watch_backing = true;
   double timeout_seconds = 1.0;     // kernel attribute / entry cache timeout
   unsigned max_threads = 0;         // 0 = libfuse default
   bool debug = false;               // libfuse request log on stderr
