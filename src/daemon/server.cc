@@ -63,7 +63,8 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   // Pool ids start at a random point so that ids from an earlier daemon on
   // the same socket are unlikely to even look familiar to a confused client.
   s.next_pool_id_ = (s.epoch_ & 0xFFFFFFFFull) << 16 | 1;
-  // Probe the store factory once, so a bad backend spec fails at start.
+  // Check the config (sizes and caps against the backend) and probe the
+  // store factory once, so a bad backend spec fails at start.
   if (Status st = CheckDaemonConfig(s.options_.config); !st.ok()) return st;
   if (auto probe = s.options_.store_factory(s.options_.config.capacity); !probe.ok()) {
     return Status::InvalidArgument("backend '" + s.options_.config.backend + "': " + probe.status().message());
