@@ -47,6 +47,14 @@ std::string FormatSize(uint64_t bytes);
 
 // Builds the backend a parsed spec names (every backend compiled in).
 Result<std::unique_ptr<Backend>> CreateBackend(const BackendSpec& spec);
+// Every check CreateBackend makes on the spec's keys and values (sizes,
+// ranges, a zcache capacity within the machine's memory, ...), without
+// creating anything, connecting anywhere or allocating the cache: what a
+// command runs on its input before it starts. The same InvalidArgument
+// CreateBackend would return.
+Status CheckBackendSpec(const BackendSpec& spec);
+// Parse + check.
+Result<BackendSpec> ParseAndCheckBackendSpec(std::string_view text);
 // Parse + create.
 Result<std::unique_ptr<Backend>> CreateBackend(std::string_view text);
 

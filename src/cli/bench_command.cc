@@ -22,9 +22,6 @@ using cleancache::PageCorpus;
 using cleancache::Result;
 using cleancache::Status;
 
-constexpr int kExitMismatch = 1;
-constexpr int kExitBadInput = 2;
-
 struct BenchArgs {
   std::string backend{cleancache::kDefaultBackendSpec};
   std::string file;
@@ -38,10 +35,7 @@ struct BenchArgs {
   bool json = false;
 };
 
-[[noreturn]] void Fail(int exit_code, const std::string& message) {
-  std::cerr << "cleancache bench: " << message << "\n";
-  throw CLI::RuntimeError(exit_code);
-}
+[[noreturn]] void Fail(int exit_code, const std::string& message) { FailCommand("bench", exit_code, message); }
 
 Result<PageCorpus> BuildCorpus(const BenchArgs& args, std::string* source) {
   if (!args.file.empty()) {
@@ -159,11 +153,13 @@ void DrawProgress(const char* phase, uint64_t done, uint64_t total) {
 void RunBench(const BenchArgs& args) {
   if (Status s = cleancache::CheckCorpusPageSize(args.page_size); !s.ok()) Fail(kExitBadInput, s.message());
   // The backend first: a bad spec should not wait for a corpus to be built.
-  auto backend = cleancache::CreateBackend(args.backend);
-  if (!backend.ok()) Fail(kExitBadInput, backend.status().ToString());
+  auto spec = cleancache::ParseAndCheckBackendSpec(args.backend);
+  if (!spec.ok()) Fail(kExitBadInput, spec.status().ToString());
+  auto backend = cleancache::CreateBackend(*spec);  // a valid spec that fails (no daemon, no memory)
+  if (!backend.ok()) Fail(kExitFailure, backend.status().ToString());
   const std::string backend_name = backend.value()->Name();
   cleancache::Cleancache cache;
-  if (Status s = cache.RegisterBackend(std::move(backend).value()); !s.ok()) Fail(kExitBadInput, s.ToString());
+  if (Status s = cache.RegisterBackend(std::move(backend).value()); !s.ok()) Fail(kExitFailure, s.ToString());
 
   const bool on_terminal = isatty(STDERR_FILENO) == 1;
   if (on_terminal) std::fprintf(stderr, "building corpus...\n");
@@ -175,7 +171,7 @@ void RunBench(const BenchArgs& args) {
   options.threads = args.threads;
   if (on_terminal) options.progress = DrawProgress;
   Result<PageBenchReport> report = cleancache::RunPageBench(cache, *corpus, options);
-  if (!report.ok()) Fail(kExitBadInput, report.status().ToString());
+  if (!report.ok()) Fail(kExitFailure, report.status().ToString());
 
   if (args.json) {
     PrintJson(args, backend_name, source, *report);
@@ -190,7 +186,7 @@ void RunBench(const BenchArgs& args) {
       if (page >= f.first_page && page < f.first_page + f.page_count)
         where += " (" + f.path + ", page " + std::to_string(page - f.first_page) + ")";
     }
-    Fail(kExitMismatch, "DATA MISMATCH: " + std::to_string(report->mismatches) +
+    Fail(kExitFailure, "DATA MISMATCH: " + std::to_string(report->mismatches) +
                             " pages came back different from what was put; first: " + where);
   }
 }

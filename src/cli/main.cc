@@ -1,6 +1,13 @@
 // The `cleancache` executable: one subcommand per file, see commands.h.
 #include "cli/commands.h"
 
+#include <iostream>
+
+[[noreturn]] void FailCommand(const char* command, int exit_code, const std::string& message) {
+  std::cerr << "cleancache " << command << ": " << message << "\n";
+  throw CLI::RuntimeError(exit_code);
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"cleancache: a user-space cleancache (second-chance cache for clean file pages)"};
   app.require_subcommand(1);
@@ -14,6 +21,15 @@ int main(int argc, char** argv) {
   AddServeCommand(app);
 #endif
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();  // a command's own failure, already reported
+  } catch (const CLI::ParseError& e) {
+    // --help (0), or a malformed command line: CLI11 prints it; bad input is
+    // 2 whatever CLI11's own code for it (commands.h).
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kExitBadInput;
+  }
   return 0;
 }

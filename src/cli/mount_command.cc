@@ -27,12 +27,8 @@ namespace {
 
 using cleancache::fuse::MountOptions;
 
-constexpr int kExitFailure = 1;
-constexpr int kExitBadInput = 2;
-
 [[noreturn]] void Fail(const char* command, int exit_code, const std::string& message) {
-  std::cerr << "cleancache " << command << ": " << message << "\n";
-  throw CLI::RuntimeError(exit_code);
+  FailCommand(command, exit_code, message);
 }
 
 struct MountArgs {
@@ -94,8 +90,9 @@ void ParseMountArgs(MountArgs& args) {
     if (!uuid.ok()) Fail("mount", kExitBadInput, "--shared-uuid: " + uuid.status().message());
     args.options.shared_uuid = *uuid;
   }
-  // A bad spec must fail here, before anything is mounted or forked.
-  if (auto spec = cleancache::ParseBackendSpec(args.options.backend_spec); !spec.ok()) {
+  // A bad spec (syntax, key or value) must fail here, before anything is
+  // mounted or forked: exit 2 as in every command.
+  if (auto spec = cleancache::ParseAndCheckBackendSpec(args.options.backend_spec); !spec.ok()) {
     Fail("mount", kExitBadInput, "--backend: " + spec.status().message());
   }
 }

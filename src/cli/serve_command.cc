@@ -1,11 +1,19 @@
 // `cleancache serve`: runs cleancached, the host-wide transcendent memory, in
 // the foreground. Settings come from the defaults, then --config FILE, then
-// the flags. Logs to stderr; SIGTERM or SIGINT stops it cleanly (connections
-// closed, socket removed). Exit 0 after a clean stop, 2 for bad settings,
-// 1 if the daemon cannot start.
+// the flags. Logs to stderr. Signals are read from a signalfd in the main
+// thread (no work in a signal handler): SIGTERM or SIGINT stops it cleanly
+// (connections closed, socket removed); SIGHUP rereads the config file (and
+// the flags over it) and applies what can change while running (Server::
+// Reload logs each change; an invalid file is logged and the old config
+// kept). Exit 0 after a clean stop, 2 for bad settings, 1 if the daemon
+// cannot start (commands.h).
 #ifdef CLEANCACHE_HAVE_DAEMON
 #include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -17,13 +25,11 @@
 
 namespace {
 
-constexpr int kExitStartFailed = 1;
-constexpr int kExitBadInput = 2;
+using cleancache::Result;
+using cleancache::Status;
+using cleancache::daemon::DaemonConfig;
 
-[[noreturn]] void Fail(int exit_code, const std::string& message) {
-  std::cerr << "cleancache serve: " << message << "\n";
-  throw CLI::RuntimeError(exit_code);
-}
+[[noreturn]] void Fail(int exit_code, const std::string& message) { FailCommand("serve", exit_code, message); }
 
 struct ServeArgs {
   std::string config_file;
@@ -33,13 +39,11 @@ struct ServeArgs {
   std::optional<std::string> metrics;
 };
 
-cleancache::daemon::DaemonConfig BuildConfig(const ServeArgs& args) {
-  using cleancache::daemon::ParseDaemonConfig;
-  cleancache::daemon::DaemonConfig config;
+// The defaults, the config file, then the flags; every check included.
+Result<DaemonConfig> BuildConfig(const ServeArgs& args) {
+  DaemonConfig config;
   if (!args.config_file.empty()) {
-    if (auto s = cleancache::daemon::LoadDaemonConfig(args.config_file, &config); !s.ok()) {
-      Fail(kExitBadInput, s.message());
-    }
+    if (Status s = cleancache::daemon::LoadDaemonConfig(args.config_file, &config); !s.ok()) return s;
   }
   // Flags override the file; they go through the same parser and checks.
   std::string overrides;
@@ -47,33 +51,58 @@ cleancache::daemon::DaemonConfig BuildConfig(const ServeArgs& args) {
   if (args.capacity) overrides += "capacity = " + *args.capacity + "\n";
   if (args.backend) overrides += "backend = " + *args.backend + "\n";
   if (args.metrics) overrides += "metrics = " + *args.metrics + "\n";
-  if (auto s = ParseDaemonConfig(overrides, "command line", &config); !s.ok()) {
-    Fail(kExitBadInput, s.message());
-  }
+  if (Status s = cleancache::daemon::ParseDaemonConfig(overrides, "command line", &config); !s.ok()) return s;
+  if (Status s = cleancache::daemon::CheckDaemonConfig(config); !s.ok()) return s;
   return config;
 }
 
+void Log(const std::string& line) { std::cerr << "cleancached: " << line << std::endl; }
+
 void Serve(const ServeArgs& args) {
+  // Blocked before any thread starts (all inherit the mask), so these
+  // signals only ever arrive through the signalfd, even during start-up.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
+  if (signal_fd < 0) Fail(kExitFailure, std::string("signalfd: ") + std::strerror(errno));
+  auto config = BuildConfig(args);
+  if (!config.ok()) Fail(kExitBadInput, config.status().message());
   cleancache::daemon::ServerOptions options;
-  options.config = BuildConfig(args);
-  // Block the stop signals before any thread starts, so only sigwait sees them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  options.config = *config;
   const auto& c = options.config;
   auto server = cleancache::daemon::Server::Start(options);
-  if (!server.ok()) Fail(kExitStartFailed, server.status().message());
+  if (!server.ok()) Fail(kExitFailure, server.status().message());
   std::cerr << "cleancached: serving " << c.socket_path << " (capacity " << cleancache::FormatSize(c.capacity)
             << ", backend " << c.backend << ", tenants by " << cleancache::daemon::TenantByName(c.tenant_by)
             << ", default weight " << c.default_tenant.weight << ")";
   if ((*server)->metrics_port() != 0) std::cerr << ", metrics on port " << (*server)->metrics_port();
   std::cerr << std::endl;
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  std::cerr << "cleancached: " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping" << std::endl;
+  for (;;) {
+    signalfd_siginfo info{};
+    const ssize_t n = read(signal_fd, &info, sizeof(info));
+    if (n < 0 && errno == EINTR) continue;
+    if (n != static_cast<ssize_t>(sizeof(info))) {
+      Log(std::string("reading signals failed (") + std::strerror(errno) + "), stopping");
+      break;
+    }
+    if (info.ssi_signo != SIGHUP) {
+      Log(std::string(info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping");
+      break;
+    }
+    Log("SIGHUP: reloading " + (args.config_file.empty() ? std::string("(no config file: the flags only)") : args.config_file));
+    auto fresh = BuildConfig(args);
+    if (!fresh.ok()) {
+      Log("reload: new config is invalid, keeping the old one: " + fresh.status().message());
+      continue;
+    }
+    (void)(*server)->Reload(*fresh);  // logs what it did
+  }
   (*server)->Stop();
+  close(signal_fd);
 }
 
 }  // namespace

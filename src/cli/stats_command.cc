@@ -20,8 +20,6 @@
 
 namespace {
 
-constexpr int kExitFailure = 1;
-
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -87,31 +85,24 @@ void AddStatsCommand(CLI::App& app) {
     if (!args->daemon_socket.empty()) {
       auto text = cleancache::daemon::RenderDaemonStats(args->daemon_socket, args->json);
       if (!text.ok()) {
-        std::cerr << "cleancache stats: " << text.status().message() << "\n";
-        throw CLI::RuntimeError(kExitFailure);
+        FailCommand("stats", kExitFailure, text.status().message());
       }
       std::cout << *text;
       return;
     }
 #endif
-    if (args->mountpoint.empty()) {
-      std::cerr << "cleancache stats: give a MOUNTPOINT (or --socket PATH for the daemon)\n";
-      throw CLI::RuntimeError(kExitFailure);
-    }
+    if (args->mountpoint.empty()) FailCommand("stats", kExitBadInput, "give a MOUNTPOINT (or --socket PATH for the daemon)");
 #ifdef CLEANCACHE_HAVE_FUSE
     auto text = cleancache::fuse::FetchMountStats(args->mountpoint);
     if (!text.ok()) {
-      std::cerr << "cleancache stats: " << text.status().message() << "\n";
-      throw CLI::RuntimeError(kExitFailure);
+      FailCommand("stats", kExitFailure, text.status().message());
     }
     auto snapshot = nlohmann::json::parse(*text, nullptr, false);
     if (snapshot.is_discarded()) {
-      std::cerr << "cleancache stats: malformed answer from the mount at '" << args->mountpoint << "'\n";
-      throw CLI::RuntimeError(kExitFailure);
+      FailCommand("stats", kExitFailure, "malformed answer from the mount at '" + args->mountpoint + "'");
     }
 #else
-    std::cerr << "cleancache stats: built without the fuse component\n";
-    throw CLI::RuntimeError(kExitFailure);
+    FailCommand("stats", kExitFailure, "built without the fuse component");
     nlohmann::json snapshot;
 #endif
     if (args->json) {

@@ -2,8 +2,10 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "cleancache/backend.h"
@@ -71,6 +73,10 @@ const char* TenantByName(TenantBy by) {
 }
 
 TenantPolicy DaemonConfig::PolicyFor(const std::string& tenant_name, uint32_t uid) const {
+  if (tenant_name.starts_with("shared:")) {
+    auto it = shared_pools.find(tenant_name.substr(7));
+    return it != shared_pools.end() && it->second.own_tenant ? it->second.policy : default_tenant;
+  }
   if (auto it = tenants.find(tenant_name); it != tenants.end()) return it->second;
   if (auto it = tenants.find("uid:" + std::to_string(uid)); it != tenants.end()) return it->second;
   return default_tenant;
@@ -148,6 +154,7 @@ Status ParseDaemonConfig(std::string_view text, std::string_view origin, DaemonC
     }
     if (section_policy != nullptr) {
       if (Status s = ApplyPolicyKey(key, value, section_policy, where); !s.ok()) return s;
+      if (section_shared != nullptr) section_shared->own_tenant = true;
       continue;
     }
     if (key == "socket") {
@@ -162,7 +169,7 @@ Status ParseDaemonConfig(std::string_view text, std::string_view origin, DaemonC
       if (!size.ok() || *size == 0) return Status::InvalidArgument(where + ": capacity must be a size above 0, e.g. 1G");
       config->capacity = *size;
     } else if (key == "backend") {
-      auto spec = ParseBackendSpec(value);
+      auto spec = ParseAndCheckBackendSpec(value);
       if (!spec.ok()) return Status::InvalidArgument(where + ": backend: " + spec.status().message());
       if (spec->scheme == "tmem") return Status::InvalidArgument(where + ": backend cannot be tmem (the daemon itself)");
       config->backend = std::string(value);
@@ -204,6 +211,99 @@ Status ParseDaemonConfig(std::string_view text, std::string_view origin, DaemonC
     }
   }
   return Status::Ok();
+}
+
+BackendSpec StoreSpec(BackendSpec spec, uint64_t capacity) {
+  // A zcache lays out its shards and segments for the capacity it is created
+  // with: one created at its default 256M and then set to an 8M cap had
+  // 1M-segment shards of 1M each, and refused every put.
+  BackendSpec* part = spec.scheme == "tier" && !spec.tiers.empty() ? &spec.tiers.front() : &spec;
+  if (part->scheme != "zcache") return spec;
+  std::erase_if(part->options, [](const auto& option) { return option.first == "capacity"; });
+  part->options.emplace_back("capacity", std::to_string(capacity));
+  return spec;
+}
+
+Status CheckDaemonConfig(const DaemonConfig& config) {
+  auto spec = ParseBackendSpec(config.backend);
+  if (!spec.ok()) return Status::InvalidArgument("backend: " + spec.status().message());
+  auto check = [&](const std::string& what, uint64_t cap) {
+    const uint64_t bytes = cap == 0 ? config.capacity : std::min(cap, config.capacity);
+    Status s = CheckBackendSpec(StoreSpec(*spec, bytes));
+    return s.ok() ? s : Status::InvalidArgument(what + " " + FormatSize(bytes) + ": " + s.message());
+  };
+  if (Status s = check("capacity", 0); !s.ok()) return s;
+  if (Status s = check("default_cap", config.default_tenant.cap); !s.ok()) return s;
+  for (const auto& [name, policy] : config.tenants) {
+    if (Status s = check("[tenant " + name + "] cap", policy.cap); !s.ok()) return s;
+  }
+  for (const auto& [uuid, shared] : config.shared_pools) {
+    if (Status s = check("[shared " + uuid + "] cap", shared.policy.cap); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+std::string PolicyText(const TenantPolicy& p) {
+  return "weight " + std::to_string(p.weight) + ", cap " + (p.cap == 0 ? std::string("none") : FormatSize(p.cap));
+}
+
+bool operator==(const TenantPolicy& a, const TenantPolicy& b) { return a.weight == b.weight && a.cap == b.cap; }
+
+std::string SharedText(const SharedPoolPolicy& p) {
+  std::string allow;
+  for (const auto& a : p.allow) allow += (allow.empty() ? "" : " ") + a;
+  return "allow [" + allow + "]" + (p.own_tenant ? ", " + PolicyText(p.policy) : ", charged to its creator");
+}
+
+template <typename Map, typename Text>
+void DiffSections(const std::string& kind, const Map& before, const Map& after, Text text,
+                  std::vector<std::string>* out) {
+  std::set<std::string> names;
+  for (const auto& [name, v] : before) names.insert(name);
+  for (const auto& [name, v] : after) names.insert(name);
+  for (const std::string& name : names) {
+    auto b = before.find(name);
+    auto a = after.find(name);
+    const std::string section = "[" + kind + " " + name + "] ";
+    if (b == before.end()) out->push_back(section + "added: " + text(a->second));
+    else if (a == after.end()) out->push_back(section + "removed (was " + text(b->second) + ")");
+    else if (text(a->second) != text(b->second)) out->push_back(section + text(b->second) + " -> " + text(a->second));
+  }
+}
+
+}  // namespace
+
+ConfigReload MergeReload(const DaemonConfig& running, const DaemonConfig& file) {
+  ConfigReload r;
+  r.config = running;
+  auto applied = [&r](const std::string& key, const std::string& before, const std::string& after) {
+    if (before != after) r.applied.push_back(key + " " + before + " -> " + after);
+  };
+  auto fixed = [&r](const std::string& key, const std::string& before, const std::string& after) {
+    if (before != after) r.need_restart.push_back(key + " " + before + " -> " + after + " (needs a restart; kept " + before + ")");
+  };
+  applied("default_weight", std::to_string(running.default_tenant.weight), std::to_string(file.default_tenant.weight));
+  applied("default_cap", std::to_string(running.default_tenant.cap), std::to_string(file.default_tenant.cap));
+  applied("max_clients", std::to_string(running.max_clients), std::to_string(file.max_clients));
+  applied("max_shared_bytes", std::to_string(running.max_shared_bytes), std::to_string(file.max_shared_bytes));
+  applied("max_pools_per_client", std::to_string(running.max_pools_per_client), std::to_string(file.max_pools_per_client));
+  DiffSections("tenant", running.tenants, file.tenants, PolicyText, &r.applied);
+  DiffSections("shared", running.shared_pools, file.shared_pools, SharedText, &r.applied);
+  r.config.default_tenant = file.default_tenant;
+  r.config.max_clients = file.max_clients;
+  r.config.max_shared_bytes = file.max_shared_bytes;
+  r.config.max_pools_per_client = file.max_pools_per_client;
+  r.config.tenants = file.tenants;
+  r.config.shared_pools = file.shared_pools;
+  fixed("socket", running.socket_path, file.socket_path);
+  fixed("socket_mode", std::to_string(running.socket_mode), std::to_string(file.socket_mode));
+  fixed("capacity", std::to_string(running.capacity), std::to_string(file.capacity));
+  fixed("backend", running.backend, file.backend);
+  fixed("tenant_by", TenantByName(running.tenant_by), TenantByName(file.tenant_by));
+  fixed("metrics", running.metrics.empty() ? "off" : running.metrics, file.metrics.empty() ? "off" : file.metrics);
+  return r;
 }
 
 Status LoadDaemonConfig(const std::string& path, DaemonConfig* config) {

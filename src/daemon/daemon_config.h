@@ -10,10 +10,13 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "cleancache/backend_spec.h"
 #include "cleancache/status.h"
 
 namespace cleancache::daemon {
@@ -30,7 +33,11 @@ struct TenantPolicy {
 struct SharedPoolPolicy {
   // Who may join: "uid:N", "gid:N" or "any". Empty: the creator's uid only.
   std::vector<std::string> allow;
-  TenantPolicy policy;  // the pool is accounted as its own tenant "shared:UUID"
+  // With `weight` or `cap` in its section (own_tenant), the pool is its own
+  // tenant "shared:UUID" with this policy; otherwise its pages are charged to
+  // the tenant of the client that created it (docs/DAEMON.md).
+  TenantPolicy policy;
+  bool own_tenant = false;
 };
 
 struct DaemonConfig {
@@ -48,12 +55,53 @@ struct DaemonConfig {
   std::string metrics;  // "127.0.0.1:PORT" (loopback only) or "" = off
 
   // The policy for a tenant: its own section, else its uid's, else default.
+  // "shared:UUID": its [shared UUID] section's, else default.
   TenantPolicy PolicyFor(const std::string& tenant_name, uint32_t uid) const;
+};
+
+// What a reload (SIGHUP) may change in a running daemon: tenant and shared
+// sections, default_weight, default_cap, max_clients, max_shared_bytes and
+// max_pools_per_client. The rest (socket, socket_mode, capacity, backend,
+// tenant_by, metrics) is fixed for the daemon's life.
+struct ConfigReload {
+  DaemonConfig config;                    // `running` with the reloadable settings of `file`
+  std::vector<std::string> applied;       // "max_clients 256 -> 16", "[tenant uid:0] added", ...
+  std::vector<std::string> need_restart;  // "capacity 1 GiB -> 2 GiB (needs a restart; kept)"
+};
+ConfigReload MergeReload(const DaemonConfig& running, const DaemonConfig& file);
+
+// The config a running daemon goes by, replaced whole on a reload and read by
+// connection threads. Thread safety: all methods may be called concurrently.
+class LiveConfig {
+ public:
+  explicit LiveConfig(DaemonConfig config) : current_(std::make_shared<const DaemonConfig>(std::move(config))) {}
+  std::shared_ptr<const DaemonConfig> Get() const {
+    std::lock_guard lock(mutex_);
+    return current_;
+  }
+  void Set(DaemonConfig config) {
+    auto fresh = std::make_shared<const DaemonConfig>(std::move(config));
+    std::lock_guard lock(mutex_);
+    current_ = std::move(fresh);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const DaemonConfig> current_;
 };
 
 // Applies `text` (config file syntax) on top of `*config`.
 Status ParseDaemonConfig(std::string_view text, std::string_view origin, DaemonConfig* config);
 Status LoadDaemonConfig(const std::string& path, DaemonConfig* config);
+// The checks that need the whole config: a store of the backend spec can be
+// made at the capacity and at every cap (e.g. a zcache capacity within the
+// machine's memory, caps of at least 512K). What `serve` runs before starting
+// and a reload before applying.
+Status CheckDaemonConfig(const DaemonConfig& config);
+
+// The spec of a tenant's store of `capacity` bytes: `spec` with the capacity
+// of its zcache part (a tier's local part) set to it, overriding any given.
+BackendSpec StoreSpec(BackendSpec spec, uint64_t capacity);
 
 // "127.0.0.1:9477" -> host, port; only loopback addresses are accepted.
 Status ParseLoopbackAddress(std::string_view text, std::string* host, uint16_t* port);

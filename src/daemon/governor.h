@@ -7,9 +7,16 @@
 // Each tenant owns its own store (one backend instance from the daemon's
 // backend spec), so a tenant's pages are evicted in that store's own age
 // order and one tenant's flood of puts can only ever evict its own pages
-// beyond its share. A tenant's optional cap is the capacity of its store.
+// beyond its share. A tenant's optional cap is the capacity of its store
+// (built for that capacity: a zcache sized for 1G and then told 8M would
+// have segments too large for its shards and store nothing). A cap lowered
+// on a live tenant (SetPolicy, on a config reload) is enforced by the
+// governor shrinking the tenant on each sample instead, so between samples
+// it may pass the new cap by up to `sample_every_pages` pages.
 // Shares are computed over the tenants that hold memory right now, so memory
-// nobody else wants is free for whoever asks (work conserving).
+// nobody else wants is free for whoever asks (work conserving); the share a
+// tenant is shown (TenantView::share_bytes) is the one enforced: its
+// weighted share, but at most its cap.
 //
 // Thread safety: all methods may be called concurrently. Tenant counters are
 // atomics; rebalancing is serialised by one mutex that the data path takes
@@ -36,7 +43,9 @@ namespace cleancache::daemon {
 // Makes one tenant's store, limited to `capacity` bytes of real memory.
 using StoreFactory = std::function<Result<std::unique_ptr<Backend>>(uint64_t capacity)>;
 
-// The factory for a backend spec: CreateBackend(spec), then SetCapacity.
+// The factory for a backend spec: the spec with its zcache part's capacity
+// set to the store's (any capacity key in `spec` is overridden), then
+// CreateBackend and SetCapacity (for stores without a capacity key).
 StoreFactory StoreFactoryForSpec(std::string spec);
 
 struct TenantCounters {
@@ -51,20 +60,32 @@ class Tenant {
  public:
   // Installs `estimator` as the store's eviction listener (removed again
   // before the store goes).
-  Tenant(std::string name, TenantPolicy policy, std::unique_ptr<Backend> store, size_t ghost_pages)
-      : name_(std::move(name)), policy_(policy), estimator(ghost_pages), store_(std::move(store)) {
+  // `store_limit`: the capacity `store` was built with; `uid`: of the peer
+  // whose connection created the tenant (the config's uid fallback).
+  Tenant(std::string name, TenantPolicy policy, std::unique_ptr<Backend> store, size_t ghost_pages,
+         uint64_t store_limit = 0, uint32_t uid = 0)
+      : name_(std::move(name)), uid_(uid), estimator(ghost_pages), store_(std::move(store)) {
+    weight_ = policy.weight;
+    cap_ = policy.cap;
+    store_limit_ = store_limit;
     store_->SetEvictionListener(&estimator);
   }
   ~Tenant() { store_->SetEvictionListener(nullptr); }
   Tenant(const Tenant&) = delete;
   Tenant& operator=(const Tenant&) = delete;
   const std::string& name() const { return name_; }
-  const TenantPolicy& policy() const { return policy_; }
+  uint32_t uid() const { return uid_; }
+  TenantPolicy policy() const { return TenantPolicy{weight_.load(), cap_.load()}; }
+  uint32_t weight() const { return weight_; }
   Backend& store() { return *store_; }
 
  private:
+  friend class Governor;  // changes the policy (SetPolicy)
   const std::string name_;
-  const TenantPolicy policy_;
+  const uint32_t uid_;
+  std::atomic<uint32_t> weight_{1};
+  std::atomic<uint64_t> cap_{0};
+  std::atomic<uint64_t> store_limit_{0};  // the store's capacity now
 
  public:
   MissRatioEstimator estimator;
@@ -81,7 +102,9 @@ struct TenantView {
   std::string name;
   uint32_t weight = 0;
   uint64_t cap = 0;
-  uint64_t share_bytes = 0;  // capacity x weight / sum of weights of tenants holding memory
+  // Enforced share: capacity x weight / sum of weights of tenants holding
+  // memory, but at most the cap.
+  uint64_t share_bytes = 0;
   uint32_t connections = 0;
   uint64_t hits = 0, misses = 0, puts = 0, invalidations = 0, governor_evicted_bytes = 0;
   BackendStats store;
@@ -98,8 +121,13 @@ class Governor {
   uint64_t capacity() const { return capacity_; }
   // The live tenant called `name`, or a new one with `policy` (and a new
   // store). Tenants live while someone holds the pointer; their store and
-  // pages go with the last holder.
-  Result<std::shared_ptr<Tenant>> Acquire(const std::string& name, const TenantPolicy& policy);
+  // pages go with the last holder. `uid`: see Tenant.
+  Result<std::shared_ptr<Tenant>> Acquire(const std::string& name, const TenantPolicy& policy, uint32_t uid = 0);
+  // Gives every live tenant the policy `policy_for` returns for it: a new
+  // weight applies at once, a raised cap grows its store, a lowered cap is
+  // enforced by shrinking (see above). Returns one line per tenant whose
+  // policy changed, e.g. "uid:0: cap 0 -> 8 MiB".
+  std::vector<std::string> SetPolicies(const std::function<TenantPolicy(const Tenant&)>& policy_for);
   // Called after `pages` were stored for `tenant`.
   void AfterPut(Tenant& tenant, uint64_t pages);
   // Resamples every tenant's real memory and enforces the capacity.
@@ -109,6 +137,8 @@ class Governor {
  private:
   std::vector<std::shared_ptr<Tenant>> LiveTenants();  // requires mutex_
   void EnforceCapacity(std::vector<std::shared_ptr<Tenant>>& tenants);  // requires mutex_
+  void EnforceCap(Tenant& tenant);                                       // requires mutex_
+  uint64_t StoreLimit(uint64_t cap) const;  // capacity of the store of a tenant with `cap`
 
   const uint64_t capacity_;
   const StoreFactory factory_;

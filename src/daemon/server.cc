@@ -63,14 +63,17 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   // Pool ids start at a random point so that ids from an earlier daemon on
   // the same socket are unlikely to even look familiar to a confused client.
   s.next_pool_id_ = (s.epoch_ & 0xFFFFFFFFull) << 16 | 1;
-  // Probe the store factory once, so a bad backend spec fails at start.
+  // Check the config (sizes and caps against the backend) and probe the
+  // store factory once, so a bad backend spec fails at start.
+  if (Status st = CheckDaemonConfig(s.options_.config); !st.ok()) return st;
   if (auto probe = s.options_.store_factory(s.options_.config.capacity); !probe.ok()) {
     return Status::InvalidArgument("backend '" + s.options_.config.backend + "': " + probe.status().message());
   }
+  s.live_config_ = std::make_unique<LiveConfig>(s.options_.config);
   s.governor_ = std::make_unique<Governor>(s.options_.config.capacity, s.options_.store_factory);
-  s.shared_pools_ = std::make_unique<SharedPoolRegistry>(s.options_.config, *s.governor_);
-  s.context_.reset(new DaemonContext{s.options_.config, *s.governor_, *s.shared_pools_, s.epoch_, s.next_pool_id_,
-                                     [&s] { return s.Stats().dump(); }});
+  s.shared_pools_ = std::make_unique<SharedPoolRegistry>(*s.live_config_, *s.governor_);
+  s.context_.reset(new DaemonContext{*s.live_config_, *s.governor_, *s.shared_pools_, s.epoch_, s.next_pool_id_,
+                                     [&s] { return s.Stats().dump(); }, s.refused_puts_});
   if (Status st = s.Listen(); !st.ok()) return st;
   if (!s.options_.config.metrics.empty()) {
     auto metrics = MetricsHttpServer::Start(s.options_.config.metrics, [&s] { return PrometheusText(s.Stats()); });
@@ -144,6 +147,38 @@ void Server::Stop() {
   });
 }
 
+Status Server::Reload(const DaemonConfig& file) {
+  std::lock_guard lock(reload_mutex_);
+  ConfigReload reload = MergeReload(*live_config_->Get(), file);
+  Status valid = CheckDaemonConfig(reload.config);
+  if (valid.ok()) {
+    // Every cap must make a store of the daemon's kind (the checks above
+    // cover spec-made stores; this covers any factory).
+    auto probe = [this](uint64_t cap) {
+      return options_.store_factory(cap == 0 ? options_.config.capacity : std::min(cap, options_.config.capacity)).status();
+    };
+    valid = probe(reload.config.default_tenant.cap);
+    for (const auto& [name, policy] : reload.config.tenants) {
+      if (valid.ok()) valid = probe(policy.cap);
+    }
+    for (const auto& [uuid, shared] : reload.config.shared_pools) {
+      if (valid.ok()) valid = probe(shared.policy.cap);
+    }
+  }
+  if (!valid.ok()) {
+    Log("reload: new config is invalid, keeping the old one: " + valid.message());
+    return valid;
+  }
+  for (const std::string& line : reload.need_restart) Log("reload: " + line);
+  live_config_->Set(reload.config);
+  const auto config = live_config_->Get();
+  for (const std::string& line : reload.applied) Log("reload: " + line);
+  const auto tenants = governor_->SetPolicies([&config](const Tenant& t) { return config->PolicyFor(t.name(), t.uid()); });
+  for (const std::string& line : tenants) Log("reload: tenant " + line);
+  if (reload.applied.empty() && reload.need_restart.empty()) Log("reload: no change");
+  return Status::Ok();
+}
+
 void Server::Log(const std::string& line) {
   if (options_.log) {
     options_.log(line);
@@ -183,9 +218,9 @@ void Server::AcceptLoop() {
       if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED) Log(Errno("accept"));
       continue;
     }
-    if (open_connections_ >= options_.config.max_clients) {
+    if (const uint32_t max_clients = live_config_->Get()->max_clients; open_connections_ >= max_clients) {
       ++refused_connections_;
-      Log("refusing a connection: " + std::to_string(options_.config.max_clients) + " clients already connected");
+      Log("refusing a connection: " + std::to_string(max_clients) + " clients already connected");
       ::close(fd);
       continue;
     }
@@ -282,6 +317,7 @@ nlohmann::json Server::Stats() {
   figures.connections_total = total_connections_;
   figures.protocol_errors = protocol_errors_;
   figures.refused_connections = refused_connections_;
+  figures.refused_puts = refused_puts_;
   figures.tenant_by = TenantByName(options_.config.tenant_by);
   figures.backend = options_.config.backend;
   return StatsToJson(figures, governor_->Snapshot());

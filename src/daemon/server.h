@@ -8,7 +8,9 @@
 // pools (their pages are freed). Connections beyond max_clients are refused.
 // Lifetime: Start() returns a running server; Stop() (or the destructor)
 // closes every connection, joins every thread and removes the socket file.
-// Thread safety: Stats() and Stop() may be called from any thread.
+// Reload() applies a new config file's reloadable settings (MergeReload) to
+// the running daemon, or keeps the old config if the new one is invalid.
+// Thread safety: Stats(), Reload() and Stop() may be called from any thread.
 #pragma once
 
 #include <atomic>
@@ -53,6 +55,9 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   void Stop();
+  // Logs what changed (and what needs a restart); an invalid config is
+  // logged, returned and not applied.
+  Status Reload(const DaemonConfig& file);
   const std::string& socket_path() const { return options_.config.socket_path; }
   uint16_t metrics_port() const { return metrics_ ? metrics_->port() : 0; }
   uint64_t epoch() const { return epoch_; }
@@ -73,7 +78,9 @@ class Server {
   void ReapFinished(bool all);
   void Log(const std::string& line);
 
-  ServerOptions options_;
+  ServerOptions options_;  // options_.config: as started (the fixed settings)
+  std::unique_ptr<LiveConfig> live_config_;
+  std::mutex reload_mutex_;
   uint64_t epoch_ = 0;
   std::unique_ptr<Governor> governor_;
   std::unique_ptr<SharedPoolRegistry> shared_pools_;
@@ -98,6 +105,7 @@ class Server {
   std::atomic<uint64_t> total_connections_{0};
   std::atomic<uint64_t> protocol_errors_{0};
   std::atomic<uint64_t> refused_connections_{0};
+  std::atomic<uint64_t> refused_puts_{0};
   std::mutex log_mutex_;
 };
 

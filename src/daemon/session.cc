@@ -48,8 +48,9 @@ void Session::ClosePool(Pool& pool) {
 
 Result<std::shared_ptr<Tenant>> Session::OwnTenant() {
   if (tenant_) return tenant_;
-  const std::string name = TenantName(peer_, context_.config.tenant_by);
-  auto tenant = context_.governor.Acquire(name, context_.config.PolicyFor(name, peer_.uid));
+  const auto config = context_.config.Get();
+  const std::string name = TenantName(peer_, config->tenant_by);
+  auto tenant = context_.governor.Acquire(name, config->PolicyFor(name, peer_.uid), peer_.uid);
   if (!tenant.ok()) return tenant.status();
   tenant_ = *tenant;
   ++tenant_->connections;
@@ -146,11 +147,12 @@ bool Session::HandleHello(const Request& r, int passed_fd, std::vector<uint8_t>*
     *error = "second Hello on one connection";
     return false;
   }
-  if (r.shared_bytes > context_.config.max_shared_bytes) {
+  const uint64_t max_shared_bytes = context_.config.Get()->max_shared_bytes;
+  if (r.shared_bytes > max_shared_bytes) {
     if (passed_fd >= 0) ::close(passed_fd);
     ErrorReply(reply, r, WireStatus::kInvalidArgument,
                "shared area of " + std::to_string(r.shared_bytes) + " bytes is above the daemon's limit of " +
-                   std::to_string(context_.config.max_shared_bytes));
+                   std::to_string(max_shared_bytes));
     *error = "shared area above the limit";
     return false;
   }
@@ -176,9 +178,9 @@ bool Session::HandleHello(const Request& r, int passed_fd, std::vector<uint8_t>*
 }
 
 void Session::HandleOpenPool(const Request& r, std::vector<uint8_t>* reply) {
-  if (pools_.size() >= context_.config.max_pools_per_client) {
-    ErrorReply(reply, r, WireStatus::kBusy,
-               "pool limit reached (" + std::to_string(context_.config.max_pools_per_client) + " per client)");
+  const uint32_t max_pools = context_.config.Get()->max_pools_per_client;
+  if (pools_.size() >= max_pools) {
+    ErrorReply(reply, r, WireStatus::kBusy, "pool limit reached (" + std::to_string(max_pools) + " per client)");
     return;
   }
   Pool pool;
@@ -186,7 +188,7 @@ void Session::HandleOpenPool(const Request& r, std::vector<uint8_t>* reply) {
   if ((r.pool_flags & kPoolFlagShared) != 0) {
     Uuid uuid;
     uuid.bytes = r.uuid;
-    auto shared = context_.shared_pools.Join(peer_, uuid, r.page_size);
+    auto shared = context_.shared_pools.Join(peer_, uuid, r.page_size, [this] { return OwnTenant(); });
     if (!shared.ok()) {
       ErrorReply(reply, r, ToWire(shared.status()), shared.status().message());
       return;
@@ -217,7 +219,10 @@ void Session::HandleOpenPool(const Request& r, std::vector<uint8_t>* reply) {
 
 bool Session::HandlePages(const Request& r, std::vector<uint8_t>* reply, std::string* error) {
   auto it = FindPool(r, reply);
-  if (it == pools_.end()) return true;
+  if (it == pools_.end()) {
+    if (r.header.opcode == Opcode::kPutPages) context_.refused_puts += r.count;
+    return true;
+  }
   Pool& pool = it->second;
   const uint64_t bytes = uint64_t{r.count} * pool.page_size;
   std::span<uint8_t> pages = area_.Slice(r.area_offset, bytes);

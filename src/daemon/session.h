@@ -32,12 +32,15 @@ namespace cleancache::daemon {
 
 // What every session of one daemon shares.
 struct DaemonContext {
-  const DaemonConfig& config;
+  const LiveConfig& config;
   Governor& governor;
   SharedPoolRegistry& shared_pools;
   uint64_t epoch = 0;
   std::atomic<uint64_t>& next_pool_id;
   std::function<std::string()> stats_json;
+  // Puts the daemon could not give to any store (the pool is not open in the
+  // session, e.g. after the store refused to reopen a flushed pool).
+  std::atomic<uint64_t>& refused_puts;
 };
 
 class Session {

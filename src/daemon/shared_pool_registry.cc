@@ -2,9 +2,10 @@
 
 namespace cleancache::daemon {
 
-bool SharedPoolRegistry::Allowed(const PeerIdentity& peer, const std::string& uuid, const SharedPool* existing) const {
-  auto section = config_.shared_pools.find(uuid);
-  if (section != config_.shared_pools.end() && !section->second.allow.empty()) {
+bool SharedPoolRegistry::Allowed(const DaemonConfig& config, const PeerIdentity& peer, const std::string& uuid,
+                                 const SharedPool* existing) const {
+  auto section = config.shared_pools.find(uuid);
+  if (section != config.shared_pools.end() && !section->second.allow.empty()) {
     for (const std::string& entry : section->second.allow) {
       if (entry == "any") return true;
       if (entry == "uid:" + std::to_string(peer.uid)) return true;
@@ -15,13 +16,15 @@ bool SharedPoolRegistry::Allowed(const PeerIdentity& peer, const std::string& uu
   return existing == nullptr || existing->creator_uid == peer.uid;
 }
 
-Result<std::shared_ptr<SharedPool>> SharedPoolRegistry::Join(const PeerIdentity& peer, const Uuid& uuid,
-                                                             uint32_t page_size) {
+Result<std::shared_ptr<SharedPool>> SharedPoolRegistry::Join(
+    const PeerIdentity& peer, const Uuid& uuid, uint32_t page_size,
+    const std::function<Result<std::shared_ptr<Tenant>>()>& creator_tenant) {
   const std::string key = uuid.ToString();
+  const auto config = config_.Get();
   std::lock_guard lock(mutex_);
   auto it = pools_.find(key);
   SharedPool* existing = it == pools_.end() ? nullptr : it->second.get();
-  if (!Allowed(peer, key, existing)) {
+  if (!Allowed(*config, peer, key, existing)) {
     return Status::PermissionDenied("not authorised to join shared pool " + key + " (" + peer.ToString() + ")");
   }
   if (existing != nullptr) {
@@ -31,9 +34,9 @@ Result<std::shared_ptr<SharedPool>> SharedPoolRegistry::Join(const PeerIdentity&
     ++existing->members;
     return it->second;
   }
-  auto section = config_.shared_pools.find(key);
-  const TenantPolicy policy = section != config_.shared_pools.end() ? section->second.policy : config_.default_tenant;
-  auto tenant = governor_.Acquire("shared:" + key, policy);
+  auto section = config->shared_pools.find(key);
+  const bool own_tenant = section != config->shared_pools.end() && section->second.own_tenant;
+  auto tenant = own_tenant ? governor_.Acquire("shared:" + key, section->second.policy, peer.uid) : creator_tenant();
   if (!tenant.ok()) return tenant.status();
   PoolConfig pool_config;
   pool_config.page_size = page_size;

@@ -1,16 +1,22 @@
 // SharedPoolRegistry: the daemon's shared pools (joined by UUID), and who may
 // join them (Xen tmem's shared-pool authorisation).
 //
-// A shared pool is accounted as its own tenant, "shared:UUID", with its own
-// store, so its pages belong to no single client and leave with its last
-// member. Joining is allowed to the peers the config's [shared UUID] `allow`
-// list names, or, without such a list, to peers with the creator's uid.
+// Accounting: a shared pool's pages are charged to the tenant of the client
+// that created it (they live in that tenant's store and count against its
+// share and cap, whoever puts them), so a pool opened as shared only to keep
+// pages on get (a kernel-mode mount's, under a random UUID) is limited like
+// its creator's private pools. A pool whose [shared UUID] section sets
+// `weight` or `cap` is its own tenant "shared:UUID" instead. Either way its
+// pages leave with its last member.
+// Joining is allowed to the peers the config's [shared UUID] `allow` list
+// names, or, without such a list, to peers with the creator's uid.
 // Thread safety: all methods may be called concurrently.
 #pragma once
 
 #include <sys/types.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,20 +40,23 @@ struct SharedPool {
 
 class SharedPoolRegistry {
  public:
-  SharedPoolRegistry(const DaemonConfig& config, Governor& governor) : config_(config), governor_(governor) {}
+  SharedPoolRegistry(const LiveConfig& config, Governor& governor) : config_(config), governor_(governor) {}
 
   // PermissionDenied when the peer may not join; InvalidArgument when the
-  // pool exists with another page size.
-  Result<std::shared_ptr<SharedPool>> Join(const PeerIdentity& peer, const Uuid& uuid, uint32_t page_size);
+  // pool exists with another page size. `creator_tenant` is called (under
+  // the registry's lock) when the pool is created and charged to its creator.
+  Result<std::shared_ptr<SharedPool>> Join(const PeerIdentity& peer, const Uuid& uuid, uint32_t page_size,
+                                           const std::function<Result<std::shared_ptr<Tenant>>()>& creator_tenant);
   // A member leaves; the last one ends the pool and its pages.
   void Leave(const std::shared_ptr<SharedPool>& pool);
   // Drops every page of the pool (members stay).
   void Flush(SharedPool& pool);
 
  private:
-  bool Allowed(const PeerIdentity& peer, const std::string& uuid, const SharedPool* existing) const;
+  bool Allowed(const DaemonConfig& config, const PeerIdentity& peer, const std::string& uuid,
+               const SharedPool* existing) const;
 
-  const DaemonConfig& config_;
+  const LiveConfig& config_;
   Governor& governor_;
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<SharedPool>> pools_;

@@ -30,7 +30,7 @@ std::string PromLabel(const std::string& value) {
 
 nlohmann::json StatsToJson(const DaemonFigures& d, const std::vector<TenantView>& tenants) {
   nlohmann::json out;
-  uint64_t real = 0, pages = 0, hits = 0, misses = 0, puts = 0, evictions = 0;
+  uint64_t real = 0, pages = 0, hits = 0, misses = 0, puts = 0, evictions = 0, dropped = d.refused_puts;
   auto& list = out["tenants"] = nlohmann::json::array();
   for (const TenantView& t : tenants) {
     real += t.store.real_memory_bytes;
@@ -39,6 +39,11 @@ nlohmann::json StatsToJson(const DaemonFigures& d, const std::vector<TenantView>
     misses += t.misses;
     puts += t.puts;
     evictions += t.store.evictions;
+    // Every put the store did not keep and did not evict later: refused for
+    // room or a closed pool (dropped_puts) or for compressing poorly
+    // (rejected_puts, with incompressible=reject).
+    const uint64_t tenant_dropped = t.store.dropped_puts + t.store.rejected_incompressible;
+    dropped += tenant_dropped;
     list.push_back({{"name", t.name},
                     {"weight", t.weight},
                     {"cap_bytes", t.cap},
@@ -51,6 +56,8 @@ nlohmann::json StatsToJson(const DaemonFigures& d, const std::vector<TenantView>
                     {"puts", t.puts},
                     {"invalidations", t.invalidations},
                     {"evictions", t.store.evictions},
+                    {"dropped_puts", tenant_dropped},
+                    {"rejected_puts", t.store.rejected_incompressible},
                     {"governor_evicted_bytes", t.governor_evicted_bytes},
                     {"ghost_hits", t.ghost_hits},
                     {"memory_for_90pct_bytes",
@@ -67,6 +74,8 @@ nlohmann::json StatsToJson(const DaemonFigures& d, const std::vector<TenantView>
                    {"misses", misses},
                    {"puts", puts},
                    {"evictions", evictions},
+                   {"dropped_puts", dropped},
+                   {"refused_puts", d.refused_puts},
                    {"connections", d.connections},
                    {"connections_total", d.connections_total},
                    {"protocol_errors", d.protocol_errors},
@@ -78,18 +87,19 @@ nlohmann::json StatsToJson(const DaemonFigures& d, const std::vector<TenantView>
 std::string StatsTable(const nlohmann::json& stats) {
   const nlohmann::json& d = stats.at("daemon");
   std::string out = fmt::format(
-      "cleancached: {} of {} used, {} pages, hit ratio {} ({} hits, {} misses), {} connections, {} tenants by {}\n",
+      "cleancached: {} of {} used, {} pages, hit ratio {} ({} hits, {} misses), {} puts dropped, {} connections, "
+      "{} tenants by {}\n",
       FormatSize(U(d, "real_memory_bytes")), FormatSize(U(d, "capacity_bytes")), U(d, "pages"),
-      Ratio(U(d, "hits"), U(d, "misses")), U(d, "hits"), U(d, "misses"), U(d, "connections"), U(d, "tenants"),
-      d.value("tenant_by", std::string("?")));
-  out += fmt::format("{:<28} {:>6} {:>11} {:>11} {:>10} {:>10} {:>10} {:>7} {:>10} {:>11}\n", "TENANT", "WEIGHT",
-                     "SHARE", "MEMORY", "PAGES", "HITS", "MISSES", "HIT%", "EVICTED", "NEED@90%");
+      Ratio(U(d, "hits"), U(d, "misses")), U(d, "hits"), U(d, "misses"), U(d, "dropped_puts"), U(d, "connections"),
+      U(d, "tenants"), d.value("tenant_by", std::string("?")));
+  out += fmt::format("{:<28} {:>6} {:>11} {:>11} {:>10} {:>10} {:>10} {:>7} {:>10} {:>10} {:>11}\n", "TENANT",
+                     "WEIGHT", "SHARE", "MEMORY", "PAGES", "HITS", "MISSES", "HIT%", "EVICTED", "DROPPED", "NEED@90%");
   for (const auto& t : stats.at("tenants")) {
     const bool known = t.contains("memory_for_90pct_bytes") && t["memory_for_90pct_bytes"].is_number();
-    out += fmt::format("{:<28} {:>6} {:>11} {:>11} {:>10} {:>10} {:>10} {:>7} {:>10} {:>11}\n",
+    out += fmt::format("{:<28} {:>6} {:>11} {:>11} {:>10} {:>10} {:>10} {:>7} {:>10} {:>10} {:>11}\n",
                        t.value("name", std::string("?")), U(t, "weight"), FormatSize(U(t, "share_bytes")),
                        FormatSize(U(t, "real_memory_bytes")), U(t, "pages"), U(t, "hits"), U(t, "misses"),
-                       Ratio(U(t, "hits"), U(t, "misses")), U(t, "evictions"),
+                       Ratio(U(t, "hits"), U(t, "misses")), U(t, "evictions"), U(t, "dropped_puts"),
                        known ? FormatSize(t["memory_for_90pct_bytes"].get<uint64_t>()) : std::string("-"));
   }
   return out;
@@ -107,6 +117,9 @@ std::string PrometheusText(const nlohmann::json& stats) {
   out += fmt::format("cleancached_connections {}\n", U(d, "connections"));
   gauge("cleancached_protocol_errors_total", "Connections closed for breaking the protocol.", "counter");
   out += fmt::format("cleancached_protocol_errors_total {}\n", U(d, "protocol_errors"));
+  gauge("cleancached_dropped_puts_total", "Pages put and not stored, all tenants and puts naming no open pool.",
+        "counter");
+  out += fmt::format("cleancached_dropped_puts_total {}\n", U(d, "dropped_puts"));
   struct Series {
     const char* metric;
     const char* field;
@@ -115,13 +128,17 @@ std::string PrometheusText(const nlohmann::json& stats) {
   };
   const Series series[] = {
       {"cleancached_tenant_real_memory_bytes", "real_memory_bytes", "Real memory held by the tenant's pages.", "gauge"},
-      {"cleancached_tenant_share_bytes", "share_bytes", "Tenant's weighted share of the capacity.", "gauge"},
+      {"cleancached_tenant_share_bytes", "share_bytes", "Tenant's enforced share: its weighted share, at most its cap.",
+       "gauge"},
+      {"cleancached_tenant_cap_bytes", "cap_bytes", "Tenant's configured cap (0 = none).", "gauge"},
       {"cleancached_tenant_weight", "weight", "Tenant's configured weight.", "gauge"},
       {"cleancached_tenant_pages", "pages", "Pages stored for the tenant.", "gauge"},
       {"cleancached_tenant_hits_total", "hits", "Gets that found the page.", "counter"},
       {"cleancached_tenant_misses_total", "misses", "Gets that missed.", "counter"},
       {"cleancached_tenant_puts_total", "puts", "Pages put.", "counter"},
       {"cleancached_tenant_evictions_total", "evictions", "Pages evicted from the tenant's store.", "counter"},
+      {"cleancached_tenant_dropped_puts_total", "dropped_puts", "Pages put and not stored (no room, poor compression).",
+       "counter"},
       {"cleancached_tenant_ghost_hits_total", "ghost_hits", "Misses on recently evicted pages.", "counter"},
   };
   for (const Series& s : series) {

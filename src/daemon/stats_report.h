@@ -21,6 +21,7 @@ struct DaemonFigures {
   uint64_t connections_total = 0;
   uint64_t protocol_errors = 0;
   uint64_t refused_connections = 0;
+  uint64_t refused_puts = 0;  // puts naming no open pool: no tenant to count them
   std::string tenant_by;
   std::string backend;
 };

@@ -87,6 +87,33 @@ Result<std::unique_ptr<Backend>> CreateBackend(const BackendSpec& spec) {
                                  "' (known schemes: " + BuiltSchemes() + ")");
 }
 
+Status CheckBackendSpec(const BackendSpec& spec) {
+#ifdef CLEANCACHE_HAVE_ZCACHE
+  if (spec.scheme == "zcache") return ZCacheOptions::FromSpec(spec).status();
+#endif
+#ifdef CLEANCACHE_HAVE_MEMCACHED
+  if (spec.scheme == "memcached") return MemcachedOptions::FromSpec(spec).status();
+#endif
+#ifdef CLEANCACHE_HAVE_TIER
+  if (spec.scheme == "tier") {
+    if (spec.tiers.size() != 2) return CreateBackend(spec).status();  // the one message for it
+    if (Status s = CheckBackendSpec(spec.tiers[0]); !s.ok()) return s;
+    return CheckBackendSpec(spec.tiers[1]);
+  }
+#endif
+#ifdef CLEANCACHE_HAVE_DAEMON
+  if (spec.scheme == "tmem") return daemon::TmemOptions::FromSpec(spec).status();
+#endif
+  return CreateBackend(spec).status();  // a scheme not built in: CreateBackend names it without creating
+}
+
+Result<BackendSpec> ParseAndCheckBackendSpec(std::string_view text) {
+  Result<BackendSpec> spec = ParseBackendSpec(text);
+  if (!spec.ok()) return spec.status();
+  if (Status s = CheckBackendSpec(spec.value()); !s.ok()) return s;
+  return spec;
+}
+
 Result<std::unique_ptr<Backend>> CreateBackend(std::string_view text) {
   Result<BackendSpec> spec = ParseBackendSpec(text);
   if (!spec.ok()) return spec.status();

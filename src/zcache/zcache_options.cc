@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <bit>
 #include <charconv>
 
@@ -19,6 +21,13 @@ Result<bool> ParseSwitch(std::string_view key, std::string_view text) {
   if (text == "on" || text == "true" || text == "1" || text == "yes") return true;
   if (text == "off" || text == "false" || text == "0" || text == "no") return false;
   return Status::InvalidArgument("zcache: " + std::string(key) + "=" + std::string(text) + ": expected on or off");
+}
+
+// Physical memory of the machine (0 if unknown).
+uint64_t MachineMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page_size > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size) : 0;
 }
 
 }  // namespace
@@ -50,6 +59,12 @@ Result<ZCacheOptions> ZCacheOptions::FromSpec(const BackendSpec& spec) {
       auto size = ParseSize(value);
       if (!size.ok()) return Status::InvalidArgument("zcache: capacity: " + size.status().message());
       if (*size < (512u << 10)) return Status::InvalidArgument("zcache: capacity " + value + " is below the minimum of 512K");
+      // A capacity is a promise of memory: one the machine cannot keep is a
+      // typo (99999T for 99999M), not a wish to be trimmed silently.
+      if (const uint64_t ram = MachineMemoryBytes(); ram != 0 && *size > ram) {
+        return Status::InvalidArgument("zcache: capacity " + value + " (" + FormatSize(*size) +
+                                       ") is more than this machine's memory (" + FormatSize(ram) + ")");
+      }
       o.capacity = *size;
     } else if (key == "codec") {
       auto codec = ParseCodec(value);

@@ -1,5 +1,6 @@
 // Runs the built `cleancache` binary: `bench` output (JSON and text) on small
-// corpora, and the errors a user gets for bad input.
+// corpora, the errors (and exit codes) a user gets for bad input, and
+// `serve` under signals.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -12,9 +13,12 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <utility>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "cleancache/backend_spec.h"
 
 namespace {
 
@@ -186,5 +190,161 @@ TEST_F(CliTest, NoSubcommandOrUnknownOption) {
   ExpectError({}, "subcommand");
   ExpectError({"bench", "--frobnicate"}, "frobnicate");
 }
+
+// One rule (src/cli/commands.h): bad input exits 2 in every subcommand, with
+// a message naming the culprit; nothing is started.
+TEST_F(CliTest, EveryCommandExitsTwoForTheSameBadSpec) {
+  const std::vector<std::pair<std::string, std::string>> bad_specs = {
+      {"nosuch://x", "nosuch"},
+      {"zcache:codec=nonsense", "nonsense"},
+      {"zcache:bogus=1", "bogus"},
+      {"zcache:capacity=99999T", "99999T"},
+      {"zcache:capacity=16777216T", "too large"},
+  };
+  for (const auto& [spec, culprit] : bad_specs) {
+    std::vector<std::vector<std::string>> commands = {
+        {"bench", "--synthetic", "8", "--backend", spec},
+        {"serve", "--socket", dir_ + "/never.sock", "--backend", spec},
+    };
+#ifdef CLEANCACHE_HAVE_FUSE
+    commands.push_back({"mount", dir_ + "/backing", dir_ + "/mnt", "--backend", spec});
+#endif
+    for (const auto& args : commands) {
+      const Outcome outcome = Run(args);
+      EXPECT_EQ(outcome.exit_code, 2) << args[0] << " " << spec << ": " << outcome.err;
+      EXPECT_NE(outcome.err.find(culprit), std::string::npos) << args[0] << " " << spec << ": " << outcome.err;
+      EXPECT_EQ(outcome.err.find("cleancache " + args[0] + ": "), 0u) << outcome.err;
+    }
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/never.sock"));
+  // Malformed command lines are bad input too, whatever CLI11's own code.
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"bench", "--frobnicate"},
+                                             {"serve", "--frobnicate"},
+                                             {"stats", "--frobnicate"},
+                                             {"stats"},
+                                             {"serve", "--capacity", "lots", "--socket", dir_ + "/never.sock"},
+                                             {"serve", "--capacity", "99999T", "--socket", dir_ + "/never.sock"},
+                                             {"nosuchcommand"},
+                                             {}}) {
+    EXPECT_EQ(Run(args).exit_code, 2) << (args.empty() ? "(no arguments)" : args[0]);
+  }
+#ifdef CLEANCACHE_HAVE_FUSE
+  EXPECT_EQ(Run({"mount", "--frobnicate"}).exit_code, 2);
+  EXPECT_EQ(Run({"mount", dir_, dir_ + "/mnt", "--primary", "lots"}).exit_code, 2);
+  EXPECT_EQ(Run({"umount"}).exit_code, 2);
+#endif
+  // A valid spec whose backend cannot work is a runtime failure: 1.
+  EXPECT_EQ(Run({"bench", "--synthetic", "8", "--backend", "tmem:" + dir_ + "/no-daemon.sock"}).exit_code, 1);
+  EXPECT_EQ(Run({"stats", "--socket", dir_ + "/no-daemon.sock"}).exit_code, 1);
+}
+
+#ifdef CLEANCACHE_HAVE_DAEMON
+// `cleancache serve` in the background, its stderr in a file; SIGKILLed by
+// the destructor if still running.
+class ServeProcess {
+ public:
+  ServeProcess(const std::vector<std::string>& args, const std::string& err_path) {
+    std::vector<char*> argv{const_cast<char*>(CLEANCACHE_CLI_PATH), const_cast<char*>("serve")};
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    pid_ = fork();
+    if (pid_ == 0) {
+      const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      dup2(err, 2);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+  }
+  ~ServeProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  pid_t pid() const { return pid_; }
+  bool Alive() const { return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
+  // The exit status after `signal`; -1 if it did not end within 20 s.
+  int StopWith(int signal) {
+    kill(pid_, signal);
+    int status = 0;
+    for (int i = 0; i < 2000; ++i) {
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// Waits (at most 20 s) until `condition` holds.
+template <typename F>
+bool Eventually(F condition) {
+  for (int i = 0; i < 2000; ++i) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return condition();
+}
+
+TEST_F(CliTest, ServeReloadsItsConfigOnSighupAndRemovesItsSocketOnSigterm) {
+  const std::string socket = dir_ + "/tmem.sock", conf = dir_ + "/cleancached.conf", log = dir_ + "/serve.log";
+  const std::string me = "uid:" + std::to_string(geteuid());
+  const std::string base = "socket = " + socket + "\ncapacity = 64M\ntenant_by = uid\n";
+  std::ofstream(conf) << base;
+  ServeProcess serve({"--config", conf}, log);
+  ASSERT_TRUE(Eventually([&] { return std::filesystem::exists(socket); })) << ReadAll(log);
+  // A client of the tenant, connected across the reloads.
+  auto client = cleancache::CreateBackend("tmem:" + socket);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  auto pool = (*client)->OpenPool(cleancache::PoolConfig{});
+  ASSERT_TRUE(pool.ok());
+  (*client)->PutPage(*pool, cleancache::FileKey::FromInode(1, 1), 0, std::vector<uint8_t>(4096, 7));
+  auto cap_of_me = [&]() -> int64_t {
+    const Outcome stats = Run({"stats", "--socket", socket, "--json"});
+    const auto j = nlohmann::json::parse(stats.out, nullptr, false);
+    if (j.is_discarded()) return -1;
+    for (const auto& t : j["tenants"]) {
+      if (t["name"] == me) return t["cap_bytes"].get<int64_t>();
+    }
+    return -1;
+  };
+  ASSERT_EQ(cap_of_me(), 0);
+
+  std::ofstream(conf) << base << "[tenant " << me << "]\ncap = 8M\n";
+  ASSERT_EQ(kill(serve.pid(), SIGHUP), 0);
+  EXPECT_TRUE(Eventually([&] { return cap_of_me() == (8 << 20); })) << ReadAll(log);
+  EXPECT_TRUE(serve.Alive());
+  EXPECT_NE(ReadAll(log).find("SIGHUP"), std::string::npos) << ReadAll(log);
+  EXPECT_NE(ReadAll(log).find("cap none -> 8 MiB"), std::string::npos) << ReadAll(log);
+
+  std::ofstream(conf) << base << "[tenant " << me << "]\ncap = lots\n";  // invalid: the old config stays
+  ASSERT_EQ(kill(serve.pid(), SIGHUP), 0);
+  EXPECT_TRUE(Eventually([&] { return ReadAll(log).find("keeping the old one") != std::string::npos; })) << ReadAll(log);
+  EXPECT_NE(ReadAll(log).find("cleancached.conf:5: cap: bad size 'lots'"), std::string::npos)
+      << "names file, line and value: " << ReadAll(log);
+  EXPECT_TRUE(serve.Alive());
+  EXPECT_EQ(cap_of_me(), 8 << 20);
+
+  EXPECT_EQ(serve.StopWith(SIGTERM), 0);
+  EXPECT_FALSE(std::filesystem::exists(socket));
+  EXPECT_NE(ReadAll(log).find("SIGTERM, stopping"), std::string::npos) << ReadAll(log);
+}
+
+TEST_F(CliTest, ServeRemovesItsSocketOnSigint) {
+  const std::string socket = dir_ + "/tmem.sock", log = dir_ + "/serve.log";
+  ServeProcess serve({"--socket", socket, "--capacity", "16M"}, log);
+  ASSERT_TRUE(Eventually([&] { return std::filesystem::exists(socket); })) << ReadAll(log);
+  ASSERT_EQ(kill(serve.pid(), SIGHUP), 0);  // no config file: the flags again, nothing changes
+  EXPECT_TRUE(Eventually([&] { return ReadAll(log).find("reload: no change") != std::string::npos; })) << ReadAll(log);
+  EXPECT_EQ(serve.StopWith(SIGINT), 0);
+  EXPECT_FALSE(std::filesystem::exists(socket));
+}
+#endif
 
 }  // namespace

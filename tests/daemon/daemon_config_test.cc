@@ -69,6 +69,8 @@ TEST(DaemonConfig, ErrorsNameFileLineAndCulprit) {
       {"metrics = 10.1.2.3:9000", "loopback"},
       {"backend = tmem:/x.sock", "cannot be tmem"},
       {"backend = nosuch", "unknown scheme"},
+      {"backend = zcache:codec=nonsense", "f.conf:1: backend: zcache: unknown codec 'nonsense'"},
+      {"backend = zcache:capacity=99999T", "more than this machine's memory"},
       {"[tenant bob]", "tenant name must be"},
       {"[tenant uid:1]\n[tenant uid:1]", "f.conf:2: duplicate section"},
       {"[tenant uid:1]\nweight = 0", "weight must be"},
@@ -86,6 +88,48 @@ TEST(DaemonConfig, ErrorsNameFileLineAndCulprit) {
     EXPECT_FALSE(s.ok()) << c.text;
     EXPECT_NE(s.message().find(c.expected), std::string::npos) << c.text << " -> " << s.message();
   }
+}
+
+TEST(DaemonConfig, CheckRefusesStoresThatCannotBeMade) {
+  DaemonConfig c;
+  ASSERT_TRUE(ParseDaemonConfig("capacity = 99999T", "f.conf", &c).ok());  // a size; zcache decides
+  Status s = CheckDaemonConfig(c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("capacity"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("more than this machine's memory"), std::string::npos) << s.message();
+  DaemonConfig small;
+  ASSERT_TRUE(ParseDaemonConfig("[tenant uid:5]\ncap = 100K", "f.conf", &small).ok());
+  s = CheckDaemonConfig(small);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("[tenant uid:5] cap"), std::string::npos) << s.message();
+  EXPECT_TRUE(CheckDaemonConfig(DaemonConfig{}).ok());
+}
+
+TEST(DaemonConfig, SharedSectionWithWeightOrCapIsItsOwnTenant) {
+  DaemonConfig c;
+  ASSERT_TRUE(ParseDaemonConfig("[shared 00000000000000000000000000000001]\nallow = any\n"
+                                "[shared 00000000000000000000000000000002]\ncap = 4M\n",
+                                "f.conf", &c)
+                  .ok());
+  EXPECT_FALSE(c.shared_pools.at("00000000-0000-0000-0000-000000000001").own_tenant);
+  EXPECT_TRUE(c.shared_pools.at("00000000-0000-0000-0000-000000000002").own_tenant);
+  EXPECT_EQ(c.PolicyFor("shared:00000000-0000-0000-0000-000000000002", 0).cap, 4u << 20);
+}
+
+TEST(DaemonConfig, ReloadTakesTenantsAndLimitsAndKeepsWhatNeedsARestart) {
+  DaemonConfig running;
+  DaemonConfig file;
+  ASSERT_TRUE(ParseDaemonConfig("capacity = 2G\nmax_clients = 9\n[tenant uid:0]\ncap = 8M\n", "f.conf", &file).ok());
+  const ConfigReload r = MergeReload(running, file);
+  EXPECT_EQ(r.config.capacity, running.capacity);
+  EXPECT_EQ(r.config.max_clients, 9u);
+  EXPECT_EQ(r.config.tenants.at("uid:0").cap, 8u << 20);
+  ASSERT_EQ(r.need_restart.size(), 1u);
+  EXPECT_NE(r.need_restart[0].find("capacity"), std::string::npos);
+  ASSERT_EQ(r.applied.size(), 2u);
+  EXPECT_EQ(r.applied[0], "max_clients 256 -> 9");
+  EXPECT_EQ(r.applied[1], "[tenant uid:0] added: weight 1, cap 8 MiB");
+  EXPECT_TRUE(MergeReload(running, running).applied.empty());
 }
 
 TEST(DaemonConfig, MissingFileIsAClearError) {

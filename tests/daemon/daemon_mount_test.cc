@@ -1,6 +1,7 @@
 // The daemon under a real FUSE mount: the mount uses tmem: while the daemon
 // restarts several times; readers must never see an error or data older than
-// an acknowledged write.
+// an acknowledged write. And a kernel-mode mount's pool is its uid's tenant,
+// held to that tenant's cap.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
@@ -106,6 +108,53 @@ TEST(DaemonMount, RestartUnderLoadGivesNoErrorsAndNoStaleData) {
   EXPECT_GT(big_passes.load(), 1);
   const auto stats = mount.Stats();
   EXPECT_GT(stats["reads"]["pages_from_cleancache"].get<uint64_t>(), 0u) << stats.dump(2);
+}
+
+// Kernel mode opens its pool as shared (so a get keeps the page) under a
+// random UUID; the daemon must still count it against the mount's uid, whose
+// cap holds, with the pages beyond it evicted and counted.
+TEST(DaemonMount, KernelModeMountIsItsUidsTenantAndItsCapHolds) {
+  constexpr uint64_t kCap = 8ull << 20;
+  const std::string me = "uid:" + std::to_string(::geteuid());
+  auto config = DaemonHarness::DefaultConfig();
+  config.tenant_by = daemon::TenantBy::kUid;
+  config.backend = "zcache";  // default 1 MiB segments: the store must be laid out for the cap
+  config.tenants[me].cap = kCap;
+  DaemonHarness daemon(config);
+  TestMount mount({"--backend", daemon.Spec()});  // no --primary: kernel mode
+  ASSERT_TRUE(mount.ok());
+  std::string data(24u << 20, '\0');
+  std::mt19937_64 fill(7);
+  for (size_t i = 0; i < data.size(); i += 8) {
+    const uint64_t word = fill();
+    std::memcpy(data.data() + i, &word, 8);
+  }
+  WriteFile(mount.B("big"), data);
+  WaitUntilSettled();
+  std::vector<char> buf(1u << 20);
+  for (int pass = 0; pass < 3; ++pass) {  // a long scan is admitted on its second touch
+    const int fd = open(mount.M("big").c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    std::string got;
+    for (ssize_t n; (n = read(fd, buf.data(), buf.size())) > 0;) got.append(buf.data(), static_cast<size_t>(n));
+    close(fd);
+    ASSERT_TRUE(got == data) << "pass " << pass;
+    ASSERT_TRUE(mount.WaitForDeferredPuts());
+  }
+  const auto stats = daemon.server().Stats();
+  nlohmann::json row;
+  for (const auto& t : stats["tenants"]) {
+    EXPECT_FALSE(t["name"].get<std::string>().starts_with("shared:")) << stats.dump(2);
+    if (t["name"] == me) row = t;
+  }
+  ASSERT_FALSE(row.is_null()) << stats.dump(2);
+  EXPECT_EQ(row["cap_bytes"], kCap);
+  EXPECT_EQ(row["share_bytes"], kCap);
+  EXPECT_GT(row["puts"].get<uint64_t>(), kCap / kPage) << row.dump();
+  EXPECT_LE(row["real_memory_bytes"].get<uint64_t>(), kCap) << row.dump();
+  EXPECT_GT(row["pages"].get<uint64_t>(), 0u) << row.dump();
+  EXPECT_GT(row["evictions"].get<uint64_t>(), 0u) << row.dump();
 }
 
 }  // namespace

@@ -105,6 +105,29 @@ TEST(DaemonGovernor, TenantsLiveWhileHeldAndSnapshotShowsShares) {
   EXPECT_EQ(views[0].share_bytes, 400 * kPage);
 }
 
+TEST(DaemonGovernor, PoliciesChangeOnLiveTenantsAndTheShareShownHonoursTheCap) {
+  Governor g(400 * kPage, TestStores(), 1);
+  Filler a = Make(g, "a", 1);
+  Filler b = Make(g, "b", 1);
+  a.Put(g, 150);
+  b.Put(g, 150);
+  for (const auto& v : g.Snapshot()) EXPECT_EQ(v.share_bytes, 200 * kPage) << v.name;
+  // A lowered cap is enforced at once, and the share shown is the one
+  // enforced; a raised cap grows the store (made for the old cap).
+  const auto changes = g.SetPolicies([](const Tenant& t) {
+    return t.name() == "a" ? TenantPolicy{1, 50 * kPage} : TenantPolicy{1, 0};
+  });
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0], "a: weight 1 -> 1, cap none -> 200 KiB");
+  EXPECT_LE(Pages(a.tenant), 50u);
+  a.Put(g, 100);
+  EXPECT_LE(Pages(a.tenant), 50u);  // sampled every page here
+  for (const auto& v : g.Snapshot()) EXPECT_EQ(v.share_bytes, v.name == "a" ? 50 * kPage : 200 * kPage) << v.name;
+  EXPECT_TRUE(g.SetPolicies([](const Tenant&) { return TenantPolicy{2, 0}; }).size() == 2u);
+  a.Put(g, 300);
+  EXPECT_GT(Pages(a.tenant), 50u);
+}
+
 TEST(DaemonGovernor, ConcurrentTenantsStayWithinCapacity) {
   Governor g(256 * kPage, TestStores(), 8);
   std::vector<Filler> fillers;

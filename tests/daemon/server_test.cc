@@ -600,5 +600,205 @@ TEST(DaemonServer, ClientCreationFailsClearlyWithoutADaemon) {
   EXPECT_FALSE(CreateBackend("tmem:/x.sock?color=red").ok());
 }
 
+// ---- tenant accounting: keep-on-get pools, caps, dropped puts, shares ----
+
+std::string MyUid() { return "uid:" + std::to_string(::geteuid()); }
+
+// The stats row of tenant `name`, or null.
+nlohmann::json TenantRow(const nlohmann::json& stats, const std::string& name) {
+  for (const auto& t : stats["tenants"]) {
+    if (t["name"] == name) return t;
+  }
+  return nullptr;
+}
+
+// Puts `pages` incompressible pages at indexes from `first`, 64 per batch.
+void FillPool(Backend& client, BackendPoolId pool, uint64_t first, uint64_t pages) {
+  std::vector<uint8_t> batch;
+  for (uint64_t i = 0; i < 64; ++i) {
+    auto p = PageOf(1000 + i);
+    batch.insert(batch.end(), p.begin(), p.end());
+  }
+  for (uint64_t done = 0; done < pages; done += 64) {
+    std::memcpy(batch.data(), &done, sizeof(done));  // every batch differs
+    const uint64_t n = std::min<uint64_t>(64, pages - done);
+    client.PutPages(pool, FileKey::FromInode(7, 7), first + done, n, std::span<const uint8_t>(batch.data(), n * kPage));
+  }
+}
+
+PoolConfig SharedPoolConfig(const std::string& uuid) {
+  PoolConfig config;
+  config.shared = true;
+  config.uuid = *Uuid::Parse(uuid);
+  return config;
+}
+
+// Tenants by uid, zcache at its default 1 MiB segments, the caller's uid
+// capped at `cap`.
+DaemonConfig CappedUidConfig(uint64_t cap) {
+  auto config = DaemonHarness::DefaultConfig();
+  config.tenant_by = TenantBy::kUid;
+  config.backend = "zcache";
+  if (cap != 0) config.tenants[MyUid()].cap = cap;
+  return config;
+}
+
+// A kernel-mode mount opens a pool shared with nobody (random UUID) only so
+// that gets keep the page; it must still be its uid's tenant, under its cap.
+TEST(DaemonTenants, KeepOnGetPoolCountsAgainstItsCreatorsUidAndCap) {
+  constexpr uint64_t kCap = 8ull << 20;
+  DaemonHarness d(CappedUidConfig(kCap));
+  auto client = Client(d);
+  auto pool = client->OpenPool(SharedPoolConfig("5a1d7e3c-0b9f-4e2a-8c61-3f0d9b7a2e15"));  // as random as the mount's
+  ASSERT_TRUE(pool.ok());
+  FillPool(*client, *pool, 0, 4096);  // 16 MiB of incompressible pages
+  const FileKey key = FileKey::FromInode(7, 7);
+  const auto page = PageOf(99);
+  client->PutPage(*pool, key, 1u << 20, page);
+  std::vector<uint8_t> out(kPage);
+  ASSERT_TRUE(client->GetPage(*pool, key, 1u << 20, out));
+  ASSERT_TRUE(client->GetPage(*pool, key, 1u << 20, out));  // still there: gets keep the page
+  EXPECT_EQ(out, page);
+  const auto stats = d.server().Stats();
+  for (const auto& t : stats["tenants"]) EXPECT_FALSE(t["name"].get<std::string>().starts_with("shared:")) << t.dump();
+  const auto row = TenantRow(stats, MyUid());
+  ASSERT_FALSE(row.is_null()) << stats.dump(2);
+  EXPECT_EQ(row["cap_bytes"], kCap);
+  EXPECT_EQ(row["puts"], 4097u);
+  EXPECT_LE(row["real_memory_bytes"].get<uint64_t>(), kCap);
+  EXPECT_GT(row["pages"].get<uint64_t>(), 0u);
+  EXPECT_GT(row["evictions"].get<uint64_t>(), 0u);
+  EXPECT_EQ(row["hits"], 2u);
+}
+
+// Every put is stored, evicted later or counted as dropped, also under a cap
+// far below the store's default size (a store built at 256M then capped at
+// 8M had shards too small for one segment and kept nothing, silently).
+TEST(DaemonTenants, PutsBeyondACapEvictAndEveryPutIsAccountedFor) {
+  constexpr uint64_t kCap = 8ull << 20;
+  DaemonHarness d(CappedUidConfig(kCap));
+  auto client = Client(d);
+  auto pool = client->OpenPool(PoolConfig{});
+  ASSERT_TRUE(pool.ok());
+  FillPool(*client, *pool, 0, 6144);  // 24 MiB: three caps' worth
+  const auto row = TenantRow(d.server().Stats(), MyUid());
+  ASSERT_FALSE(row.is_null());
+  EXPECT_EQ(row["puts"], 6144u);
+  EXPECT_GT(row["pages"].get<uint64_t>(), 1024u) << row.dump();  // at least half the cap holds pages
+  EXPECT_LE(row["real_memory_bytes"].get<uint64_t>(), kCap);
+  EXPECT_GT(row["evictions"].get<uint64_t>(), 0u);
+  EXPECT_EQ(row["pages"].get<uint64_t>() + row["evictions"].get<uint64_t>() + row["dropped_puts"].get<uint64_t>(),
+            6144u)
+      << row.dump();
+}
+
+TEST(DaemonTenants, DroppedPutsAreCountedInStatsTableAndMetrics) {
+  auto config = DaemonHarness::DefaultConfig();
+  config.backend = "zcache:segment=64K,incompressible=reject";
+  DaemonHarness d(config);
+  auto client = Client(d);
+  auto pool = client->OpenPool(PoolConfig{});
+  ASSERT_TRUE(pool.ok());
+  FillPool(*client, *pool, 0, 64);  // incompressible: all refused by the store
+  // A put naming a pool the session does not have reaches no tenant.
+  auto area = SharedArea::Create(1 << 20);
+  ASSERT_TRUE(area.ok());
+  auto raw = DaemonConnection::Connect(d.socket(), 5000, &*area);
+  ASSERT_TRUE(raw.ok());
+  auto refused = RawPage(**raw, Opcode::kPutPages, 0xdead, 0, {1, 2, 3});
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, WireStatus::kNotFound);
+  const auto stats = d.server().Stats();
+  const std::string me = "pid:" + std::to_string(::getpid());
+  const auto row = TenantRow(stats, me);
+  ASSERT_FALSE(row.is_null());
+  EXPECT_EQ(row["dropped_puts"], 64u);
+  EXPECT_EQ(row["rejected_puts"], 64u);
+  EXPECT_EQ(row["pages"], 0u);
+  EXPECT_EQ(stats["daemon"]["refused_puts"], 1u);
+  EXPECT_EQ(stats["daemon"]["dropped_puts"], 65u);
+  EXPECT_NE(StatsTable(stats).find("DROPPED"), std::string::npos);
+  EXPECT_NE(StatsTable(stats).find("65 puts dropped"), std::string::npos) << StatsTable(stats);
+  const std::string metrics = PrometheusText(stats);
+  EXPECT_NE(metrics.find("cleancached_tenant_dropped_puts_total{tenant=\"" + me + "\"} 64"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("cleancached_dropped_puts_total 65"), std::string::npos) << metrics;
+}
+
+TEST(DaemonTenants, ShareShownIsTheEnforcedOneAtMostTheCap) {
+  auto config = DaemonHarness::DefaultConfig();  // 64 MiB
+  const std::string me = "pid:" + std::to_string(::getpid());
+  config.tenants[me].cap = 8ull << 20;
+  DaemonHarness d(config);
+  auto client = Client(d);
+  auto pool = client->OpenPool(PoolConfig{});
+  ASSERT_TRUE(pool.ok());
+  client->PutPage(*pool, FileKey::FromInode(1, 1), 0, PageOf(1));
+  const auto stats = d.server().Stats();
+  const auto row = TenantRow(stats, me);
+  ASSERT_FALSE(row.is_null());
+  EXPECT_EQ(row["share_bytes"], 8ull << 20);  // not 64 MiB: it may never hold more than its cap
+  const std::string table = StatsTable(stats);
+  const auto line = table.find(me);
+  ASSERT_NE(line, std::string::npos);
+  EXPECT_NE(table.substr(line, table.find('\n', line) - line).find("8 MiB"), std::string::npos) << table;
+  EXPECT_NE(PrometheusText(stats).find("cleancached_tenant_share_bytes{tenant=\"" + me + "\"} 8388608"),
+            std::string::npos);
+}
+
+TEST(DaemonTenants, SharedPoolWithItsOwnWeightOrCapIsItsOwnTenant) {
+  auto config = DaemonHarness::DefaultConfig();
+  const std::string uuid = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+  config.shared_pools[uuid].policy.cap = 4ull << 20;
+  config.shared_pools[uuid].own_tenant = true;
+  DaemonHarness d(config);
+  auto client = Client(d);
+  auto id = client->OpenPool(SharedPoolConfig(uuid));
+  ASSERT_TRUE(id.ok());
+  FillPool(*client, *id, 0, 2048);
+  const auto row = TenantRow(d.server().Stats(), "shared:" + uuid);
+  ASSERT_FALSE(row.is_null());
+  EXPECT_EQ(row["cap_bytes"], 4ull << 20);
+  EXPECT_LE(row["real_memory_bytes"].get<uint64_t>(), 4ull << 20);
+}
+
+TEST(DaemonServer, ReloadAppliesNewCapsToLiveTenantsAndKeepsTheOldConfigWhenInvalid) {
+  constexpr uint64_t kCap = 8ull << 20;
+  DaemonHarness d(CappedUidConfig(0));
+  auto client = Client(d);
+  auto pool = client->OpenPool(PoolConfig{});
+  ASSERT_TRUE(pool.ok());
+  FillPool(*client, *pool, 0, 4096);  // 16 MiB, no cap yet
+  EXPECT_GT(TenantRow(d.server().Stats(), MyUid())["real_memory_bytes"].get<uint64_t>(), kCap);
+
+  DaemonConfig file = d.config();
+  file.tenants[MyUid()] = TenantPolicy{3, kCap};
+  file.capacity = 128ull << 20;  // not reloadable: logged and kept
+  ASSERT_TRUE(d.server().Reload(file).ok()) << d.Log();
+  auto row = TenantRow(d.server().Stats(), MyUid());
+  EXPECT_EQ(row["cap_bytes"], kCap);
+  EXPECT_EQ(row["weight"], 3u);
+  EXPECT_EQ(row["share_bytes"], kCap);
+  EXPECT_LE(row["real_memory_bytes"].get<uint64_t>(), kCap);  // shrunk at once
+  EXPECT_TRUE(d.LogContains(MyUid() + ": weight 1 -> 3, cap none -> 8 MiB")) << d.Log();
+  EXPECT_TRUE(d.LogContains("capacity")) << d.Log();
+  EXPECT_TRUE(d.LogContains("needs a restart")) << d.Log();
+  EXPECT_EQ(d.server().Stats()["daemon"]["capacity_bytes"], d.config().capacity);
+  // Puts go on within the lowered cap: over it by at most the pages between
+  // two of the governor's samples (64) and a segment's populate step.
+  FillPool(*client, *pool, 1u << 20, 4096);
+  EXPECT_LE(TenantRow(d.server().Stats(), MyUid())["real_memory_bytes"].get<uint64_t>(), kCap + (1u << 20));
+
+  DaemonConfig bad = file;
+  bad.tenants[MyUid()].cap = 100 << 10;  // below the smallest zcache
+  EXPECT_FALSE(d.server().Reload(bad).ok());
+  EXPECT_TRUE(d.LogContains("keeping the old one")) << d.Log();
+  EXPECT_EQ(TenantRow(d.server().Stats(), MyUid())["cap_bytes"], kCap);
+  // A new connection of the tenant still works under the kept config.
+  auto second = Client(d);
+  auto other = second->OpenPool(PoolConfig{});
+  ASSERT_TRUE(other.ok());
+}
+
 }  // namespace
 }  // namespace cleancache::daemon

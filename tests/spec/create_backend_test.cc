@@ -1,4 +1,8 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
 
 #include "cleancache/backend_spec.h"
 
@@ -45,6 +49,49 @@ TEST(CreateBackend, Zcache) {
   auto bad = CreateBackend("zcache:colour=blue");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("colour"), std::string::npos) << bad.status().message();
+}
+#endif
+
+#ifdef CLEANCACHE_HAVE_ZCACHE
+uint64_t MachineMemory() { return static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)); }
+
+// One rule, in the zcache option validation every command goes through:
+// a capacity the machine cannot hold is refused, naming both figures.
+TEST(CheckBackendSpec, ZcacheCapacityAboveTheMachinesMemoryIsRefused) {
+  for (const std::string& text : std::vector<std::string>{"zcache:capacity=99999T", "tier:zcache:capacity=99999T+zcache",
+                                                         "zcache:capacity=" + std::to_string(MachineMemory() + 4096)}) {
+    for (const Status& s : {ParseAndCheckBackendSpec(text).status(), CreateBackend(text).status()}) {
+      ASSERT_FALSE(s.ok()) << text;
+      EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+      EXPECT_NE(s.message().find("more than this machine's memory (" + FormatSize(MachineMemory()) + ")"),
+                std::string::npos)
+          << s.message();
+      EXPECT_NE(s.message().find(text.substr(text.find('=') + 1, text.find('+') - text.find('=') - 1)),
+                std::string::npos)
+          << "names the value: " << s.message();
+    }
+  }
+  EXPECT_TRUE(ParseAndCheckBackendSpec("zcache:capacity=" + std::to_string(MachineMemory())).ok());
+}
+
+TEST(CheckBackendSpec, SizesThatOverflowAreRefused) {
+  for (const char* text : {"zcache:capacity=16777216T", "zcache:capacity=18446744073709551616",
+                           "zcache:capacity=99999999999999999999T"}) {
+    const Status s = ParseAndCheckBackendSpec(text).status();
+    ASSERT_FALSE(s.ok()) << text;
+    EXPECT_NE(s.message().find("too large"), std::string::npos) << text << " -> " << s.message();
+  }
+}
+
+TEST(CheckBackendSpec, ChecksValuesWithoutCreatingAnything) {
+  EXPECT_TRUE(ParseAndCheckBackendSpec("zcache:capacity=8M,codec=zstd").ok());
+  EXPECT_NE(ParseAndCheckBackendSpec("zcache:codec=nonsense").status().message().find("nonsense"), std::string::npos);
+  EXPECT_NE(ParseAndCheckBackendSpec("nosuch://x").status().message().find("nosuch"), std::string::npos);
+#ifdef CLEANCACHE_HAVE_DAEMON
+  // A valid tmem spec checks without a daemon to connect to.
+  EXPECT_TRUE(ParseAndCheckBackendSpec("tmem:/nonexistent/tmem.sock").ok());
+  EXPECT_FALSE(ParseAndCheckBackendSpec("tmem:/x.sock?shm=1K").ok());
+#endif
 }
 #endif
 
