@@ -249,8 +249,6 @@ std::string PolicyText(const TenantPolicy& p) {
   return "weight " + std::to_string(p.weight) + ", cap " + (p.cap == 0 ? std::string("none") : FormatSize(p.cap));
 }
 
-bool operator==(const TenantPolicy& a, const TenantPolicy& b) { return a.weight == b.weight && a.cap == b.cap; }
-
 std::string SharedText(const SharedPoolPolicy& p) {
   std::string allow;
   for (const auto& a : p.allow) allow += (allow.empty() ? "" : " ") + a;
