@@ -15,7 +15,7 @@
 #include "fuse/backing_read.h"
 #include "fuse/caller_identity.h"
 #include "fuse/file_validator.h"
-#include "fuse/privilege_kill.h"
+#include "fuse/device_hooks.h"
 
 namespace cleancache::fuse {
 namespace {
@@ -97,6 +97,7 @@ void CachedFs::Init(fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO) conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
+  shared_mmap_ = (InitFlagsOffered() & kDirectIoAllowMmap) != 0;  // the hook accepts it (device_hooks.h)
 }
 
 void CachedFs::Observe(Inode& inode, const struct stat& st) {
@@ -480,7 +481,8 @@ nlohmann::json CachedFs::StatsJson() const {
                   {"entry_invalidations", counters_.entry_invalidations.load()},
                   {"stale_opens", counters_.stale_opens.load()}};
   }
-  j["primary_cache"] = {{"resident_bytes", pc.resident_bytes},
+  j["primary_cache"] = {{"shared_mappings", !primary_mode() || shared_mmap_.load()},
+                        {"resident_bytes", pc.resident_bytes},
                         {"capacity_bytes", pc.capacity_bytes},
                         {"evicted_pages", pc.evicted_pages}};
   j["admission"] = {{"streaming_reads", counters_.streaming_reads.load()},

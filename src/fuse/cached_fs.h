@@ -18,7 +18,7 @@
 //    after the write).
 //  - Setuid/setgid: the connection has FUSE_HANDLE_KILLPRIV_V2, and writes,
 //    truncates and O_TRUNC opens the kernel marks run without CAP_FSETID so
-//    the backing kills the bits (privilege_kill.h).
+//    the backing kills the bits (device_hooks.h).
 //  - close() reaches the mount (FUSE_FLUSH) only for opens whose close can
 //    matter: not read-only ones, not write-only ones on local filesystems
 //    that report nothing at close (see CloseNeedsFlush).
@@ -27,8 +27,12 @@
 //  - Kernel mode: the kernel page cache is kept across opens only while the
 //    validator is unchanged and settled (auto_inval_data covers getattr).
 //    Primary mode: direct_io, so the mount's PageCache is the only primary;
-//    MAP_SHARED mappings fail with ENODEV (the kernel cannot keep them
-//    coherent under direct_io), private mappings and exec work.
+//    shared mappings work where the kernel offers FUSE_DIRECT_IO_ALLOW_MMAP
+//    (Linux 6.6+; it keeps them coherent with direct I/O, device_hooks.h),
+//    and fail with ENODEV on older kernels; private mappings and exec work.
+//  - Ownership and modes of new objects are the caller's
+//    (caller_identity.h); changes behind the mount's back are seen by the
+//    next open at once where the backing is watched (backing_watcher.h).
 // Thread safety: operations run on libfuse's worker threads concurrently.
 #pragma once
 
@@ -129,7 +133,7 @@ class CachedFs : public ChangeSink {
     std::atomic<uint64_t> validator_changes{0};  // files seen changed (through or behind the mount)
     std::atomic<uint64_t> file_invalidations{0};
     // The kernel asks getxattr("security.capability") before a write unless
-    // it knows the file has no privileges to drop (see privilege_kill.h).
+    // it knows the file has no privileges to drop (see device_hooks.h).
     std::atomic<uint64_t> getxattr_requests{0};
     std::atomic<uint64_t> streaming_reads{0};  // reads of files being read sequentially
     // Changes behind the mount's back: kernel caches dropped for them, and
@@ -170,6 +174,7 @@ class CachedFs : public ChangeSink {
   mutable std::mutex watch_mu_;  // guards watcher_ and watch_status_ (not the watcher's work)
   std::unique_ptr<BackingWatcher> watcher_;
   std::string watch_status_ = "off";
+  std::atomic<bool> shared_mmap_{false};  // the kernel allows MAP_SHARED of direct_io files
   // Set while watching: where invalidations go. Read by the watcher's thread,
   // written only before it starts and after it stops.
   fuse_session* session_ = nullptr;

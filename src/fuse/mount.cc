@@ -21,7 +21,7 @@
 #include "fuse/file_validator.h"
 #include "fuse/fuse_api.h"
 #include "fuse/memory_governor.h"
-#include "fuse/privilege_kill.h"
+#include "fuse/device_hooks.h"
 #include "fuse/stats_socket.h"
 
 namespace cleancache::fuse {
@@ -237,7 +237,7 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
         result = Status::IOError("cannot mount on '" + options.mountpoint + "' (see libfuse's message above)");
       } else {
         guard.mounted = true;
-        result = InstallPrivilegeKillHooks(guard.session);
+        result = InstallDeviceHooks(guard.session);
       }
       if (result.ok() && options.watch_backing) {
         if (Status s = fs->WatchBacking(guard.session); !s.ok()) {

@@ -7,7 +7,10 @@
 // backing directory directly and in its twin reached through the mount,
 // and compares what the backing holds. The mount runs under umask 022, as
 // a mount started from a login shell does.
+// Shared mappings (MAP_SHARED) work in both modes and stay coherent with
+// pread/pwrite through the mount and with the backing (device_hooks.h).
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -15,7 +18,9 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstring>
 #include <functional>
+#include <random>
 #include <string>
 
 #include "fuse/as_user.h"
@@ -208,6 +213,96 @@ TEST_P(CreateAsCaller, RootCallerUnchanged) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, CreateAsCaller, ::testing::Values("kernel", "1M"), ModeName);
+
+class SharedMapping : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    mount_ = std::make_unique<TestMount>(std::vector<std::string>{"--primary", GetParam()});
+    ASSERT_TRUE(mount_->ok());
+    if (!mount_->Stats()["primary_cache"]["shared_mappings"].get<bool>()) {
+      GTEST_SKIP() << "this kernel lacks FUSE_DIRECT_IO_ALLOW_MMAP (Linux 6.6): shared mappings get ENODEV";
+    }
+  }
+  std::string Pread(int fd, size_t offset, size_t size) {
+    std::string out(size, '\0');
+    EXPECT_EQ(pread(fd, out.data(), size, static_cast<off_t>(offset)), static_cast<ssize_t>(size));
+    return out;
+  }
+  std::unique_ptr<TestMount> mount_;
+};
+
+TEST_P(SharedMapping, ReadOnlyMappingShowsTheFile) {
+  std::string data(3 * 4096 + 17, 'r');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + i % 23);
+  WriteFile(mount_->B("ro"), data);
+  int fd = open(mount_->M("ro").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  void* map = mmap(nullptr, data.size(), PROT_READ, MAP_SHARED, fd, 0);
+  ASSERT_NE(map, MAP_FAILED) << "MAP_SHARED: " << std::strerror(errno);
+  EXPECT_EQ(std::string(static_cast<const char*>(map), data.size()), data);
+  munmap(map, data.size());
+  close(fd);
+}
+
+// Random stores through a shared mapping and pwrites through another
+// descriptor; after each, pread and the mapping both show the model.
+TEST_P(SharedMapping, StoresAndWritesFromBothSidesStayCoherent) {
+  constexpr size_t kSize = 8 * 4096;
+  std::string model(kSize, 'x');
+  WriteFile(mount_->B("rw"), model);
+  WaitUntilSettled();
+  int map_fd = open(mount_->M("rw").c_str(), O_RDWR);
+  int io_fd = open(mount_->M("rw").c_str(), O_RDWR);
+  ASSERT_GE(map_fd, 0);
+  ASSERT_GE(io_fd, 0);
+  EXPECT_EQ(Pread(io_fd, 0, kSize), model);  // warm the mount's primary and cleancache
+  auto* map = static_cast<char*>(mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0));
+  ASSERT_NE(map, MAP_FAILED) << "MAP_SHARED: " << std::strerror(errno);
+  std::mt19937_64 rng(7);
+  for (int step = 0; step < 200; ++step) {
+    size_t offset = rng() % kSize;
+    size_t length = 1 + rng() % std::min<size_t>(6000, kSize - offset);
+    std::string bytes(length, static_cast<char>('A' + step % 26));
+    if (rng() % 2 == 0) {
+      std::memcpy(map + offset, bytes.data(), length);
+    } else {
+      ASSERT_EQ(pwrite(io_fd, bytes.data(), length, static_cast<off_t>(offset)), static_cast<ssize_t>(length));
+    }
+    model.replace(offset, length, bytes);
+    size_t probe = rng() % kSize;
+    size_t probe_length = std::min<size_t>(5000, kSize - probe);
+    ASSERT_EQ(Pread(io_fd, probe, probe_length), model.substr(probe, probe_length)) << "pread, step " << step;
+    ASSERT_EQ(std::string(map + probe, probe_length), model.substr(probe, probe_length)) << "mapping, step " << step;
+  }
+  ASSERT_EQ(msync(map, kSize, MS_SYNC), 0);
+  munmap(map, kSize);
+  close(map_fd);
+  close(io_fd);
+  EXPECT_EQ(ReadFile(mount_->B("rw")), model) << "the backing holds every store";
+  EXPECT_EQ(ReadFile(mount_->M("rw")), model);
+}
+
+// A write made in the backing behind the mount's back reaches a live
+// mapping once the file is opened again (backing_watcher.h).
+TEST_P(SharedMapping, BackingWriteReachesALiveMapping) {
+  if (geteuid() != 0) GTEST_SKIP() << "the backing is watched with fanotify, which needs root";
+  WriteFile(mount_->B("live"), std::string(2 * 4096, 'o'));
+  WaitUntilSettled();
+  int fd = open(mount_->M("live").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  auto* map = static_cast<const char*>(mmap(nullptr, 2 * 4096, PROT_READ, MAP_SHARED, fd, 0));
+  ASSERT_NE(map, MAP_FAILED);
+  EXPECT_EQ(map[5000], 'o');
+  int backing = open(mount_->B("live").c_str(), O_WRONLY);
+  ASSERT_EQ(pwrite(backing, "NEW", 3, 4999), 3);
+  close(backing);
+  close(open(mount_->M("live").c_str(), O_RDONLY));
+  EXPECT_EQ(std::string(map + 4999, 3), "NEW");
+  munmap(const_cast<char*>(map), 2 * 4096);
+  close(fd);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, SharedMapping, ::testing::Values("kernel", "1M"), ModeName);
 
 }  // namespace
 }  // namespace cleancache::testing

@@ -1,5 +1,5 @@
 // Setuid/setgid and file capabilities through a cleancache mount, which
-// negotiates FUSE_HANDLE_KILLPRIV_V2 (src/fuse/privilege_kill.h): writes,
+// negotiates FUSE_HANDLE_KILLPRIV_V2 (src/fuse/device_hooks.h): writes,
 // truncates and O_TRUNC opens by a caller without CAP_FSETID kill the bits,
 // also when the kernel's view of the mode is stale (bits set behind the
 // mount's back); a privileged writer keeps them, as on a local filesystem;

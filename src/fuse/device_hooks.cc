@@ -1,4 +1,4 @@
-#include "fuse/privilege_kill.h"
+#include "fuse/device_hooks.h"
 
 #include <linux/capability.h>
 #include <linux/fuse.h>
@@ -21,6 +21,7 @@ struct RequestMarks {
   bool kill_suidgid = false;
   bool init_pending = false;  // the INIT reply still to patch
   uint64_t init_unique = 0;
+  uint64_t init_offered = 0;  // the kernel's INIT flags (flags2 << 32 | flags)
 };
 
 // Per worker thread: a request is received and handled on one thread, and
@@ -49,10 +50,15 @@ void NoteRequest(const uint8_t* request, size_t bytes) {
   const uint8_t* body = request + sizeof(header);
   const size_t body_bytes = bytes - sizeof(header);
   switch (header.opcode) {
-    case FUSE_INIT:
-      marks.init_pending = HasFlag(body, body_bytes, offsetof(fuse_init_in, flags), FUSE_HANDLE_KILLPRIV_V2);
+    case FUSE_INIT: {
+      uint32_t flags = 0, flags2 = 0;
+      LoadU32(body, body_bytes, offsetof(fuse_init_in, flags), &flags);
+      if (flags & FUSE_INIT_EXT) LoadU32(body, body_bytes, offsetof(fuse_init_in, flags2), &flags2);
+      marks.init_offered = uint64_t{flags2} << 32 | flags;
+      marks.init_pending = (marks.init_offered & (FUSE_HANDLE_KILLPRIV_V2 | kDirectIoAllowMmap)) != 0;
       marks.init_unique = header.unique;
       break;
+    }
     case FUSE_WRITE:
       marks.kill_suidgid = HasFlag(body, body_bytes, offsetof(fuse_write_in, write_flags), FUSE_WRITE_KILL_SUIDGID);
       break;
@@ -75,10 +81,18 @@ void PatchInitReply(struct iovec* iov, int count) {
   if (header.unique != marks.init_unique) return;
   marks.init_pending = false;
   auto* body = static_cast<uint8_t*>(iov[1].iov_base);
-  uint32_t flags;
-  if (header.error != 0 || !LoadU32(body, iov[1].iov_len, offsetof(fuse_init_out, flags), &flags)) return;
-  flags |= FUSE_HANDLE_KILLPRIV_V2;
+  uint32_t flags, flags2;
+  if (header.error != 0 || !LoadU32(body, iov[1].iov_len, offsetof(fuse_init_out, flags), &flags) ||
+      !LoadU32(body, iov[1].iov_len, offsetof(fuse_init_out, flags2), &flags2)) {
+    return;
+  }
+  if (marks.init_offered & FUSE_HANDLE_KILLPRIV_V2) flags |= FUSE_HANDLE_KILLPRIV_V2;
+  if (marks.init_offered & kDirectIoAllowMmap) {
+    flags |= FUSE_INIT_EXT;  // the kernel reads flags2 only with it, and offered it
+    flags2 |= static_cast<uint32_t>(kDirectIoAllowMmap >> 32);
+  }
   std::memcpy(body + offsetof(fuse_init_out, flags), &flags, sizeof(flags));
+  std::memcpy(body + offsetof(fuse_init_out, flags2), &flags2, sizeof(flags2));
 }
 
 ssize_t ReadRequest(int fd, void* buf, size_t bytes, void* /*userdata*/) {
@@ -98,7 +112,7 @@ ssize_t WriteReply(int fd, struct iovec* iov, int count, void* /*userdata*/) {
 
 }  // namespace
 
-Status InstallPrivilegeKillHooks(fuse_session* session) {
+Status InstallDeviceHooks(fuse_session* session) {
   static constexpr fuse_custom_io kIo = {
       .writev = WriteReply, .read = ReadRequest, .splice_receive = nullptr, .splice_send = nullptr};
   const int rc = fuse_session_custom_io(session, &kIo, fuse_session_fd(session));
@@ -107,6 +121,8 @@ Status InstallPrivilegeKillHooks(fuse_session* session) {
 }
 
 bool RequestKillsSuidSgid() { return t_marks.kill_suidgid; }
+
+uint64_t InitFlagsOffered() { return t_marks.init_offered; }
 
 // Capabilities are per thread, and only this thread changes its own, so the
 // sets read here are still the thread's when they are put back.
