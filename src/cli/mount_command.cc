@@ -210,6 +210,8 @@ void AddMountCommand(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
   mount->add_option("--threads", args->options.max_threads, "Maximum FUSE worker threads (0 = libfuse default)");
+  mount->add_flag("--nonempty", args->options.allow_nonempty,
+                  "Mount even if the mountpoint has entries (the mount hides them until unmounted)");
   mount->add_flag("-f,--foreground", args->foreground, "Stay in the foreground until unmounted");
   mount->add_flag("--debug", args->options.debug, "Log every FUSE request (implies --foreground)");
   mount->callback([args] {

@@ -1,5 +1,6 @@
 #include "fuse/mount.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -27,18 +28,45 @@
 namespace cleancache::fuse {
 namespace {
 
+// A FUSE mount whose server died (kill -9, a crash) stays mounted and
+// answers every access with ENOTCONN until it is unmounted.
+Status DeadMount(const std::string& path, const char* role) {
+  return Status::Busy(std::string(role) + " '" + path +
+                      "' is a FUSE mount whose server is gone (killed or crashed): unmount it first with "
+                      "`cleancache umount " + path + "` or `fusermount3 -u " + path + "`");
+}
+
 Result<std::string> CanonicalDirectory(const std::string& path, const char* role) {
   char* resolved = realpath(path.c_str(), nullptr);
   if (resolved == nullptr) {
+    if (errno == ENOTCONN) return DeadMount(path, role);
     return Status::NotFound(std::string(role) + " '" + path + "': " + std::strerror(errno));
   }
   std::string canonical = resolved;
   free(resolved);
   struct stat st;
-  if (stat(canonical.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+  if (stat(canonical.c_str(), &st) != 0) {
+    if (errno == ENOTCONN) return DeadMount(canonical, role);
+    return Status::NotFound(std::string(role) + " '" + path + "': " + std::strerror(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) {
     return Status::InvalidArgument(std::string(role) + " '" + path + "' is not a directory");
   }
   return canonical;
+}
+
+// Entries of `dir` other than . and .. (stops counting at `limit`).
+size_t CountEntries(const std::string& dir, size_t limit) {
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return 0;
+  size_t n = 0;
+  while (n < limit) {
+    dirent* e = readdir(d);
+    if (e == nullptr) break;
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) ++n;
+  }
+  closedir(d);
+  return n;
 }
 
 // /proc/self/mountinfo escapes blanks and backslashes as \ooo.
@@ -142,6 +170,12 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
   }
   if (options.mountpoint == options.backing) {
     return Status::InvalidArgument("the mountpoint must differ from the backing directory");
+  }
+  // A mount hides what the directory held; only on request (as fuse's
+  // `nonempty` and rclone's --allow-non-empty).
+  if (!options.allow_nonempty && CountEntries(options.mountpoint, 1) != 0) {
+    return Status::InvalidArgument("mountpoint '" + options.mountpoint +
+                                   "' is not empty: the mount would hide its files (pass --nonempty to mount over them)");
   }
 
   auto spec = ParseBackendSpec(options.backend_spec);

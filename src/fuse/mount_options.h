@@ -39,6 +39,7 @@ struct MountOptions {
   double timeout_seconds = 1.0;     // kernel attribute / entry cache timeout
   unsigned max_threads = 0;         // 0 = libfuse default
   bool debug = false;               // libfuse request log on stderr
+  bool allow_nonempty = false;      // mount over a directory that has entries (hiding them)
 };
 
 }  // namespace cleancache::fuse

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <string>
 
@@ -279,6 +280,46 @@ TEST(FuseBadInput, StatsAndUmountOfSomethingNotMounted) {
   EXPECT_NE(r.err.find("no cleancache mount"), std::string::npos) << r.err;
   r = RunCommand({CLEANCACHE_CLI_PATH, "umount", t.root + "/m"});
   EXPECT_NE(r.exit_code, 0);
+}
+
+TEST(FuseBadInput, NonEmptyMountpointIsRefusedUnlessAsked) {
+  BadMount t;
+  WriteFile(t.root + "/m/hidden", "mine");
+  auto r = t.Mount({}, t.root + "/b", t.root + "/m");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not empty"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--nonempty"), std::string::npos) << r.err;
+  EXPECT_FALSE(fuse::IsMountPoint(t.root + "/m"));
+  r = t.Mount({"--nonempty"}, t.root + "/b", t.root + "/m");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fuse::IsMountPoint(t.root + "/m"));
+  EXPECT_EQ(RunCommand({CLEANCACHE_CLI_PATH, "umount", t.root + "/m"}).exit_code, 0);
+  EXPECT_EQ(ReadFile(t.root + "/m/hidden"), "mine") << "the hidden file is back, untouched";
+}
+
+// After kill -9 of the mount process the kernel keeps a dead mount: a new
+// mount names it and says how to clear it, and `cleancache umount` does.
+TEST(FuseBadInput, DeadMountIsNamedAndCanBeUnmounted) {
+  BadMount t;
+  auto r = t.Mount({}, t.root + "/b", t.root + "/m");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string json_path = t.root + "/stats.json";
+  ASSERT_EQ(Shell(std::string(CLEANCACHE_CLI_PATH) + " stats --json '" + t.root + "/m' > '" + json_path + "'"), 0);
+  auto stats = nlohmann::json::parse(ReadFile(json_path), nullptr, false);
+  ASSERT_TRUE(stats.contains("pid"));
+  pid_t pid = stats["pid"].get<pid_t>();
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  for (int i = 0; i < 500 && kill(pid, 0) == 0; ++i) usleep(10000);
+  r = t.Mount({}, t.root + "/b", t.root + "/m");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("server is gone"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cleancache umount"), std::string::npos) << r.err;
+  r = RunCommand({CLEANCACHE_CLI_PATH, "umount", t.root + "/m"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = t.Mount({}, t.root + "/b", t.root + "/m");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(RunCommand({CLEANCACHE_CLI_PATH, "umount", t.root + "/m"}).exit_code, 0);
 }
 
 // The daemonized form: mount returns once mounted, stats answers (table and
