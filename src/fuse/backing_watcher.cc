@@ -110,7 +110,15 @@ void BackingWatcher::Run() {
       return;
     }
     if (fds[1].revents != 0) return;
-    if (fds[0].revents != 0) Drain();
+    if (fds[0].revents == 0) continue;
+    Drain();
+    // Then let events gather for kBatchMs, out of poll: an event queued
+    // while a reader waits costs the writer a wake-up (an IPI on this VM);
+    // one per event made an untar of /usr/include through the mount 1.34x
+    // slower (4.2 s vs 3.1 s unwatched), nearly all of it its own events.
+    // Opens drain the queue themselves, so this only delays what reaches
+    // no request (a cached stat, a read of a file held open).
+    if (poll(&fds[1], 1, kBatchMs) > 0) return;
   }
 }
 

@@ -84,6 +84,7 @@ class BackingWatcher {
 
  private:
   BackingWatcher(int fanotify_fd, int stop_fd, dev_t device, uint64_t fsid, ChangeSink* sink);
+  static constexpr int kBatchMs = 1;  // see Run()
   void Run();
   void HandleEvent(const uint8_t* event, size_t length);
 
