@@ -81,7 +81,12 @@ void ParseMountArgs(MountArgs& args) {
                                      {{"drop", cleancache::fuse::BackingCache::kDrop},
                                       {"keep", cleancache::fuse::BackingCache::kKeep}});
   args.options.stream_admission = OneOf<bool>("--scan-admission", args.scan_admission, {{"second-touch", true}, {"always", false}});
-  args.options.watch_backing = OneOf<bool>("--watch-backing", args.watch_backing, {{"auto", true}, {"off", false}});
+  using cleancache::fuse::WatchScope;
+  args.options.watch_scope = OneOf<WatchScope>("--watch-backing", args.watch_backing,
+                                               {{"auto", WatchScope::kAuto},
+                                                {"filesystem", WatchScope::kFilesystem},
+                                                {"directories", WatchScope::kDirectories},
+                                                {"off", WatchScope::kOff}});
   auto queue = cleancache::ParseSize(args.put_queue);
   if (!queue.ok()) Fail("mount", kExitBadInput, "--put-queue: " + queue.status().message());
   args.options.put_queue_bytes = *queue;
@@ -202,9 +207,10 @@ void AddMountCommand(CLI::App& app) {
       ->capture_default_str();
   mount->add_option("--shared-uuid", args->shared_uuid, "Join the shared pool with this UUID (mounts of the same data)");
   mount->add_option("--watch-backing", args->watch_backing,
-                    "'auto': a mount run as root watches the backing's filesystem (fanotify) and drops the kernel's "
-                    "cached attributes, entries and pages of files changed behind its back at once; 'off', or a mount "
-                    "that cannot watch, sees such changes after --timeout")
+                    "Changes made behind the mount's back are seen by the next open: 'filesystem' watches the "
+                    "backing's whole filesystem (fanotify; root), 'directories' each directory looked up (any user, "
+                    "Linux 5.13+), 'auto' the first that works; 'off', or a mount that cannot watch, sees such "
+                    "changes after --timeout")
       ->capture_default_str();
   mount->add_option("--timeout", args->options.timeout_seconds, "Kernel attribute/entry cache timeout in seconds")
       ->capture_default_str()

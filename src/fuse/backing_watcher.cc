@@ -59,7 +59,8 @@ bool ParseFid(const uint8_t* record, size_t length, bool with_name, FidRecord* o
 
 }  // namespace
 
-Result<std::unique_ptr<BackingWatcher>> BackingWatcher::Start(int root_fd, dev_t device, ChangeSink* sink) {
+Result<std::unique_ptr<BackingWatcher>> BackingWatcher::Start(int root_fd, dev_t device, Scope scope,
+                                                              ChangeSink* sink) {
   struct statfs fs;
   if (fstatfs(root_fd, &fs) != 0) return Status::IOError(std::string("fstatfs(backing): ") + std::strerror(errno));
   int fan = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME_TARGET,
@@ -68,14 +69,17 @@ Result<std::unique_ptr<BackingWatcher>> BackingWatcher::Start(int root_fd, dev_t
     std::string msg = std::string("fanotify_init: ") + std::strerror(errno);
     return errno == EPERM ? Status::PermissionDenied(msg) : Status::NotSupported(msg);
   }
-  // fanotify_mark takes no O_PATH descriptor: a readable one of the root.
-  int dir = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  int rc = dir < 0 ? -1 : fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, kMask, dir, nullptr);
-  int err = errno;
-  if (dir >= 0) close(dir);
+  // fanotify_mark takes no O_PATH descriptor: the path of the root's.
+  const std::string root = "/proc/self/fd/" + std::to_string(root_fd);
+  int rc = scope == Scope::kFilesystem
+               ? fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, kMask, AT_FDCWD, root.c_str())
+               : fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_EVICTABLE, kMask | FAN_EVENT_ON_CHILD, AT_FDCWD,
+                               root.c_str());
   if (rc != 0) {
+    int err = errno;
     close(fan);
-    std::string msg = std::string("fanotify_mark(backing filesystem): ") + std::strerror(err);
+    std::string msg = std::string("fanotify_mark(backing ") +
+                      (scope == Scope::kFilesystem ? "filesystem" : "directory") + "): " + std::strerror(err);
     return err == EPERM ? Status::PermissionDenied(msg) : Status::NotSupported(msg);
   }
   int stop = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -83,13 +87,30 @@ Result<std::unique_ptr<BackingWatcher>> BackingWatcher::Start(int root_fd, dev_t
     close(fan);
     return Status::IOError(std::string("eventfd: ") + std::strerror(errno));
   }
-  std::unique_ptr<BackingWatcher> watcher(new BackingWatcher(fan, stop, device, FsidOf(fs.f_fsid), sink));
+  std::unique_ptr<BackingWatcher> watcher(new BackingWatcher(fan, stop, device, FsidOf(fs.f_fsid), scope, sink));
   watcher->thread_ = std::thread([w = watcher.get()] { w->Run(); });
   return watcher;
 }
 
-BackingWatcher::BackingWatcher(int fanotify_fd, int stop_fd, dev_t device, uint64_t fsid, ChangeSink* sink)
-    : fanotify_fd_(fanotify_fd), stop_fd_(stop_fd), device_(device), fsid_(fsid), self_(getpid()), sink_(sink) {}
+BackingWatcher::BackingWatcher(int fanotify_fd, int stop_fd, dev_t device, uint64_t fsid, Scope scope,
+                               ChangeSink* sink)
+    : fanotify_fd_(fanotify_fd),
+      stop_fd_(stop_fd),
+      device_(device),
+      fsid_(fsid),
+      self_(getpid()),
+      scope_(scope),
+      sink_(sink) {}
+
+bool BackingWatcher::WatchDirectory(int fd) {
+  const std::string path = "/proc/self/fd/" + std::to_string(fd);
+  const int saved = errno;
+  bool ok = fanotify_mark(fanotify_fd_, FAN_MARK_ADD | FAN_MARK_EVICTABLE, kMask | FAN_EVENT_ON_CHILD, AT_FDCWD,
+                          path.c_str()) == 0;
+  errno = saved;
+  ++(ok ? watched_directories_ : unwatched_directories_);
+  return ok;
+}
 
 BackingWatcher::~BackingWatcher() {
   uint64_t one = 1;
@@ -194,6 +215,8 @@ WatcherStats BackingWatcher::Stats() const {
   s.own_events = own_events_.load(std::memory_order_relaxed);
   s.foreign_events = foreign_events_.load(std::memory_order_relaxed);
   s.overflows = overflows_.load(std::memory_order_relaxed);
+  s.watched_directories = watched_directories_.load(std::memory_order_relaxed);
+  s.unwatched_directories = unwatched_directories_.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -7,11 +7,17 @@
 // process, a package upgrade, a rename-into-place) would not be seen by a
 // reader until the timeout passes. The watcher hears them from the kernel
 // and has them dropped at once:
-//  - it marks the backing's whole filesystem with fanotify
-//    (FAN_MARK_FILESYSTEM, which needs CAP_SYS_ADMIN: a mount run by root),
-//    reporting file handles (FAN_REPORT_DFID_NAME_TARGET), so each event
-//    names the changed file by the same handle the mount keys its inodes by,
-//    and its directory entry by (directory handle, name);
+//  - with fanotify, reporting file handles (FAN_REPORT_DFID_NAME_TARGET),
+//    so each event names the changed file by the same handle the mount keys
+//    its inodes by, and its directory entry by (directory handle, name);
+//  - Scope::kFilesystem marks the backing's whole filesystem
+//    (FAN_MARK_FILESYSTEM; needs CAP_SYS_ADMIN: a mount run by root);
+//    Scope::kDirectories (what a mount that is not root can have, Linux
+//    5.13+) marks each directory the kernel has looked up, for changes to
+//    it and its children (WatchDirectory). Those marks are evictable: the
+//    mount's descriptor pins a directory while the kernel knows it, and the
+//    mark goes with the inode after. A file changed through a hard link in
+//    a directory not looked up through the mount is not seen in this scope;
 //  - content and attribute changes (FAN_MODIFY, FAN_ATTRIB) go to
 //    ChangeSink::FileChanged; entries created, deleted or renamed
 //    (FAN_CREATE, FAN_DELETE, FAN_MOVED_FROM, FAN_MOVED_TO) to
@@ -65,15 +71,25 @@ struct WatcherStats {
   uint64_t own_events = 0;      // caused by the mount itself: skipped
   uint64_t foreign_events = 0;  // on another filesystem (never expected)
   uint64_t overflows = 0;
+  uint64_t watched_directories = 0;    // kDirectories: marks added
+  uint64_t unwatched_directories = 0;  // kDirectories: marks the kernel refused
 };
 
 class BackingWatcher {
  public:
-  // Watches the filesystem of `root_fd` (the backing directory, O_PATH),
-  // whose files have device `device`. NotSupported/PermissionDenied when
-  // fanotify cannot do it here (not root, an old kernel, a filesystem
-  // without file handles). `sink` must outlive the watcher.
-  static Result<std::unique_ptr<BackingWatcher>> Start(int root_fd, dev_t device, ChangeSink* sink);
+  enum class Scope { kFilesystem, kDirectories };
+
+  // Watches the backing directory `root_fd` (O_PATH), whose files have
+  // device `device`, in `scope`. NotSupported/PermissionDenied when fanotify
+  // cannot do it here (kFilesystem without CAP_SYS_ADMIN, an old kernel, a
+  // filesystem without file handles). `sink` must outlive the watcher.
+  static Result<std::unique_ptr<BackingWatcher>> Start(int root_fd, dev_t device, Scope scope, ChangeSink* sink);
+
+  // kDirectories: watch the directory `fd` (any descriptor, O_PATH too) and
+  // its children. False if the kernel refused (its mark limit, say);
+  // counted in Stats().unwatched_directories.
+  bool WatchDirectory(int fd);
+  Scope scope() const { return scope_; }
   ~BackingWatcher();
   BackingWatcher(const BackingWatcher&) = delete;
   BackingWatcher& operator=(const BackingWatcher&) = delete;
@@ -83,7 +99,7 @@ class BackingWatcher {
   WatcherStats Stats() const;
 
  private:
-  BackingWatcher(int fanotify_fd, int stop_fd, dev_t device, uint64_t fsid, ChangeSink* sink);
+  BackingWatcher(int fanotify_fd, int stop_fd, dev_t device, uint64_t fsid, Scope scope, ChangeSink* sink);
   static constexpr int kBatchMs = 1;  // see Run()
   void Run();
   void HandleEvent(const uint8_t* event, size_t length);
@@ -93,9 +109,11 @@ class BackingWatcher {
   const dev_t device_;
   const uint64_t fsid_;
   const pid_t self_;
+  const Scope scope_;
   ChangeSink* const sink_;
   std::mutex mu_;  // one drainer at a time: events are handled in order
   std::atomic<uint64_t> events_{0}, own_events_{0}, foreign_events_{0}, overflows_{0};
+  std::atomic<uint64_t> watched_directories_{0}, unwatched_directories_{0};
   std::thread thread_;
 };
 

@@ -134,7 +134,16 @@ Status CachedFs::WatchBacking(fuse_session* session) {
   struct stat root;
   if (fstat(inodes_.root().fd, &root) != 0) return Status::IOError(std::string("fstat(backing): ") + std::strerror(errno));
   session_ = session;
-  auto watcher = BackingWatcher::Start(inodes_.root().fd, root.st_dev, this);
+  // The whole filesystem where the mount may (root); else each directory
+  // the kernel looks up (an unprivileged fanotify group, Linux 5.13+).
+  using Scope = BackingWatcher::Scope;
+  Result<std::unique_ptr<BackingWatcher>> watcher = Status::NotSupported("not tried");
+  if (options_.watch_scope != WatchScope::kDirectories) {
+    watcher = BackingWatcher::Start(inodes_.root().fd, root.st_dev, Scope::kFilesystem, this);
+  }
+  if (!watcher.ok() && options_.watch_scope != WatchScope::kFilesystem) {
+    watcher = BackingWatcher::Start(inodes_.root().fd, root.st_dev, Scope::kDirectories, this);
+  }
   std::lock_guard lock(watch_mu_);
   if (!watcher.ok()) {
     session_ = nullptr;
@@ -142,7 +151,7 @@ Status CachedFs::WatchBacking(fuse_session* session) {
     return watcher.status();
   }
   watcher_ = std::move(*watcher);
-  watch_status_ = "fanotify";
+  watch_status_ = watcher_->scope() == Scope::kFilesystem ? "filesystem" : "directories";
   return Status::Ok();
 }
 
@@ -221,7 +230,16 @@ void CachedFs::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   if (truncating) InvalidateRange(inode, FileValidator::FromStat(before), 0, UINT64_MAX);
   struct stat st;
-  if (fstat(fd, &st) == 0) {
+  const bool stat_ok = fstat(fd, &st) == 0;
+  if (stat_ok && st.st_nlink == 0 && !inode.unlinked_through_mount && watching()) {
+    // Removed or replaced behind the mount's back, and no event said which
+    // file left the name (the directories scope does not see the victim of
+    // a rename-over): as for departed_behind above.
+    close(fd);
+    ++counters_.stale_opens;
+    return (void)fuse_reply_err(req, ESTALE);
+  }
+  if (stat_ok) {
     Observe(inode, st);
     FileValidator now = FileValidator::FromStat(st);
     std::lock_guard lock(inode.mu);
@@ -477,6 +495,8 @@ nlohmann::json CachedFs::StatsJson() const {
                   {"events", w.events},
                   {"own_events", w.own_events},
                   {"overflows", w.overflows},
+                  {"watched_directories", w.watched_directories},
+                  {"unwatched_directories", w.unwatched_directories},
                   {"inode_invalidations", counters_.inode_invalidations.load()},
                   {"entry_invalidations", counters_.entry_invalidations.load()},
                   {"stale_opens", counters_.stale_opens.load()}};

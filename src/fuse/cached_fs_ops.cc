@@ -60,6 +60,12 @@ int CachedFs::DoLookup(Inode& parent, const char* name, fuse_entry_param* e, boo
   bool nothing_cached = created && !options_.shared_uuid;
   Inode& inode = inodes_.Acquire(fd, DeviceQualified(*identity, e->attr.st_dev), e->attr, nothing_cached);
   e->ino = inodes_.NodeId(inode);
+  // Before the reply: the kernel caches nothing in it that a change could
+  // make stale unwatched (backing_watcher.h, directories scope).
+  if (watcher_ && watcher_->scope() == BackingWatcher::Scope::kDirectories && S_ISDIR(e->attr.st_mode) &&
+      !inode.watched.exchange(true)) {
+    watcher_->WatchDirectory(inode.fd);
+  }
   Observe(inode, e->attr);
   return 0;
 }
@@ -156,8 +162,10 @@ void CachedFs::ReleaseVictim(int fd, const struct stat& before, bool done) {
   struct stat after;
   if (done && fstat(fd, &after) == 0 && after.st_nlink == 0) {
     if (auto identity = FileKey::ForDescriptor(fd); identity.ok()) {
+      FileKey file = DeviceQualified(*identity, before.st_dev);
       ++counters_.file_invalidations;
-      pages_.InvalidateFile(VersionedKey(DeviceQualified(*identity, before.st_dev), FileValidator::FromStat(before)));
+      pages_.InvalidateFile(VersionedKey(file, FileValidator::FromStat(before)));
+      inodes_.Visit(file, [](Inode& inode) { inode.unlinked_through_mount = true; });
     }
   }
   close(fd);

@@ -44,6 +44,11 @@ struct Inode {
   // stale, so an open through it is answered ESTALE and the kernel looks
   // the name up again. A new lookup that finds the file clears it.
   std::atomic<bool> departed_behind{false};
+  std::atomic<bool> watched{false};
+  // Its last link was removed through the mount: opening it (through
+  // /proc/PID/fd) is legitimate. A file found with no link and without
+  // this left its name behind the mount's back (see departed_behind).
+  std::atomic<bool> unlinked_through_mount{false};  // a directory the watcher marked (directories scope)
 
   std::mutex mu;  // guards the fields below
   bool seen_before = false;

@@ -273,7 +273,7 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
         guard.mounted = true;
         result = InstallDeviceHooks(guard.session);
       }
-      if (result.ok() && options.watch_backing) {
+      if (result.ok() && options.watch_scope != WatchScope::kOff) {
         if (Status s = fs->WatchBacking(guard.session); !s.ok()) {
           std::cerr << "cleancache mount: not watching the backing (" << s.ToString()
                     << "): changes made behind the mount's back are seen after --timeout (" << options.timeout_seconds

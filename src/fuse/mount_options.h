@@ -10,6 +10,8 @@
 
 namespace cleancache::fuse {
 
+enum class WatchScope { kAuto, kFilesystem, kDirectories, kOff };
+
 struct MountOptions {
   std::string backing;     // directory whose pages are cached
   std::string mountpoint;  // where the cached view appears
@@ -34,8 +36,10 @@ struct MountOptions {
   // kDrop: reads of the backing leave no copy in its page cache.
   BackingCache backing_cache = BackingCache::kDrop;
   std::optional<Uuid> shared_uuid;  // join this shared pool instead of a private one
-  // Watch the backing for changes behind the mount's back (backing_watcher.h).
-  bool watch_backing = true;
+  // Watching the backing for changes behind the mount's back
+  // (backing_watcher.h): kAuto takes the whole filesystem where it may (root),
+  // else each directory looked up.
+  WatchScope watch_scope = WatchScope::kAuto;
   double timeout_seconds = 1.0;     // kernel attribute / entry cache timeout
   unsigned max_threads = 0;         // 0 = libfuse default
   bool debug = false;               // libfuse request log on stderr

@@ -13,7 +13,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstdio>
+#include <tuple>
+#include <vector>
 #include <map>
 #include <random>
 #include <string>
@@ -37,15 +40,26 @@ void WriteInPlace(const std::string& path, const std::string& data) {
   close(fd);
 }
 
-class BehindTheBack : public ::testing::TestWithParam<std::string> {};
+// (--primary, --watch-backing scope): the directories scope is what a mount
+// that is not root gets; forced here under root.
+using Params = std::tuple<std::string, std::string>;
 
-std::string ModeName(const ::testing::TestParamInfo<std::string>& info) {
-  return info.param == "kernel" ? "KernelPrimary" : "OwnPrimary";
+class BehindTheBack : public ::testing::TestWithParam<Params> {
+ protected:
+  std::vector<std::string> Options() const {
+    return {"--primary", std::get<0>(GetParam()), "--watch-backing", std::get<1>(GetParam())};
+  }
+};
+
+std::string ParamName(const ::testing::TestParamInfo<Params>& info) {
+  std::string scope = std::get<1>(info.param);
+  scope[0] = static_cast<char>(std::toupper(scope[0]));
+  return (std::get<0>(info.param) == "kernel" ? "KernelPrimary" : "OwnPrimary") + scope;
 }
 
 TEST_P(BehindTheBack, RandomChangesAreNeverReadStale) {
   if (geteuid() != 0) GTEST_SKIP() << "the backing is watched with fanotify, which needs root";
-  TestMount mount({"--primary", GetParam()});
+  TestMount mount(Options());
   ASSERT_TRUE(mount.ok());
   std::mt19937_64 rng(20261207);
   constexpr int kFiles = 4;
@@ -138,7 +152,7 @@ TEST_P(BehindTheBack, RandomChangesAreNeverReadStale) {
   }
   EXPECT_EQ(stale, 0);
   auto stats = mount.Stats();
-  EXPECT_EQ(stats["watch"]["mode"], "fanotify");
+  EXPECT_EQ(stats["watch"]["mode"], std::get<1>(GetParam()));
   EXPECT_GT(stats["watch"]["inode_invalidations"].get<uint64_t>(), 0u);
   EXPECT_GT(stats["watch"]["entry_invalidations"].get<uint64_t>(), 0u);
 }
@@ -146,7 +160,7 @@ TEST_P(BehindTheBack, RandomChangesAreNeverReadStale) {
 // A name created in the backing after the kernel cached it as absent.
 TEST_P(BehindTheBack, NewEntryIsSeenAtOnce) {
   if (geteuid() != 0) GTEST_SKIP() << "the backing is watched with fanotify, which needs root";
-  TestMount mount({"--primary", GetParam()});
+  TestMount mount(Options());
   ASSERT_TRUE(mount.ok());
   struct stat st;
   ASSERT_NE(stat(mount.M("new").c_str(), &st), 0);  // a negative entry, cached for --timeout
@@ -155,12 +169,16 @@ TEST_P(BehindTheBack, NewEntryIsSeenAtOnce) {
   ASSERT_EQ(mkdir(mount.B("dir").c_str(), 0755), 0);
   WriteFile(mount.B("dir/inner"), "x");
   EXPECT_EQ(ReadFile(mount.M("dir/inner")), "x");
+  // A change in a subdirectory the kernel knows (watched in either scope).
+  WriteFile(mount.B("dir/inner.new"), "y2");
+  ASSERT_EQ(rename(mount.B("dir/inner.new").c_str(), mount.B("dir/inner").c_str()), 0);
+  EXPECT_EQ(ReadFile(mount.M("dir/inner")), "y2");
 }
 
 // Changes made through the mount are not re-reported to it.
 TEST_P(BehindTheBack, OwnChangesAreSkipped) {
   if (geteuid() != 0) GTEST_SKIP() << "the backing is watched with fanotify, which needs root";
-  TestMount mount({"--primary", GetParam()});
+  TestMount mount(Options());
   ASSERT_TRUE(mount.ok());
   for (int i = 0; i < 20; ++i) WriteFile(mount.M("f" + std::to_string(i)), std::string(5000, 'a'));
   for (int i = 0; i < 20; ++i) ASSERT_EQ(rename(mount.M("f" + std::to_string(i)).c_str(), mount.M("g").c_str()), 0);
@@ -172,7 +190,24 @@ TEST_P(BehindTheBack, OwnChangesAreSkipped) {
   EXPECT_EQ(watch["entry_invalidations"].get<uint64_t>(), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, BehindTheBack, ::testing::Values("kernel", "1M"), ModeName);
+// A file unlinked through the mount can still be reopened through
+// /proc/self/fd, as on a local filesystem (no ESTALE for it).
+TEST_P(BehindTheBack, FileUnlinkedThroughTheMountReopensByDescriptor) {
+  TestMount mount(Options());
+  ASSERT_TRUE(mount.ok());
+  WriteFile(mount.M("doomed"), "still readable");
+  int fd = open(mount.M("doomed").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(unlink(mount.M("doomed").c_str()), 0);
+  EXPECT_EQ(ReadFile("/proc/self/fd/" + std::to_string(fd)), "still readable");
+  close(fd);
+  EXPECT_EQ(mount.Stats()["watch"]["stale_opens"].get<uint64_t>(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, BehindTheBack,
+                         ::testing::Combine(::testing::Values("kernel", "1M"),
+                                            ::testing::Values("filesystem", "directories")),
+                         ParamName);
 
 }  // namespace
 }  // namespace cleancache::testing
