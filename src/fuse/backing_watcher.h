@@ -100,7 +100,10 @@ class BackingWatcher {
 
  private:
   BackingWatcher(int fanotify_fd, int stop_fd, dev_t device, uint64_t fsid, Scope scope, ChangeSink* sink);
-  static constexpr int kBatchMs = 1;  // see Run()
+  // Run(): woken again within kStreamingMs of the last wake-up, the thread
+  // waits kBatchMs for more events before it polls again.
+  static constexpr int kStreamingMs = 5;
+  static constexpr int kBatchMs = 1;
   void Run();
   void HandleEvent(const uint8_t* event, size_t length);
 
