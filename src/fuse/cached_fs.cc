@@ -45,6 +45,28 @@ bool CloseNeedsFlush(int flags, int fd) {
   }
 }
 
+// Filesystems whose files other machines change: a watcher hears only the
+// changes made on this one.
+const char* RemoteFilesystemName(int fd) {
+  struct statfs fs;
+  if (fstatfs(fd, &fs) != 0) return nullptr;
+  switch (static_cast<uint32_t>(fs.f_type)) {
+    case NFS_SUPER_MAGIC:
+      return "nfs";
+    case CIFS_SUPER_MAGIC:
+    case SMB2_SUPER_MAGIC:
+      return "smb";
+    case CEPH_SUPER_MAGIC:
+      return "ceph";
+    case V9FS_MAGIC:
+      return "9p";
+    case FUSE_SUPER_MAGIC:
+      return "fuse";
+    default:
+      return nullptr;
+  }
+}
+
 // fstat of an open backing file; on failure the request is answered.
 bool StatOrReplyError(fuse_req_t req, int fd, struct stat* st) {
   if (fstat(fd, st) == 0) return true;
@@ -152,6 +174,12 @@ Status CachedFs::WatchBacking(fuse_session* session) {
   }
   watcher_ = std::move(*watcher);
   watch_status_ = watcher_->scope() == Scope::kFilesystem ? "filesystem" : "directories";
+  if (const char* remote = RemoteFilesystemName(inodes_.root().fd)) {
+    watch_status_ += std::string(" (local changes only: the backing is ") + remote + ")";
+    return Status::NotSupported(std::string("the backing is on ") + remote +
+                                ": only changes made through this machine's kernel are reported, not those made on "
+                                "other machines or by the filesystem's own server");
+  }
   return Status::Ok();
 }
 

@@ -89,9 +89,14 @@ class CachedFs : public ChangeSink {
   // (backing_watcher.h) and invalidating the kernel's caches of `session`
   // for them. Call after the session is mounted; StopWatching() before the
   // session is destroyed. A failure leaves the mount without a watcher:
-  // changes behind its back are then seen after --timeout.
+  // changes behind its back are then seen after --timeout. On a network
+  // filesystem the watcher runs but hears only this machine's changes: the
+  // Status says so (NotSupported) while watching goes on.
   Status WatchBacking(fuse_session* session);
   void StopWatching();
+  // Set before the FUSE loop starts and cleared after it ends, so requests
+  // may read watcher_ without watch_mu_.
+  bool watching() const { return watcher_ != nullptr; }
 
   // --- ChangeSink: a change behind the mount's back (watcher's thread) ---
   void FileChanged(const FileKey& file) override;
@@ -156,9 +161,6 @@ class CachedFs : public ChangeSink {
   void ReleaseVictim(int fd, const struct stat& before, bool done);
   void InvalidateRange(Inode& inode, const FileValidator& before, uint64_t offset, uint64_t length);
   bool primary_mode() const { return options_.primary_bytes != 0; }
-  // Set before the FUSE loop starts and cleared after it ends, so requests
-  // may read watcher_ without watch_mu_.
-  bool watching() const { return watcher_ != nullptr; }
   double timeout() const { return options_.timeout_seconds; }
 
   MountOptions options_;

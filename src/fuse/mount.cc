@@ -275,9 +275,9 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
       }
       if (result.ok() && options.watch_scope != WatchScope::kOff) {
         if (Status s = fs->WatchBacking(guard.session); !s.ok()) {
-          std::cerr << "cleancache mount: not watching the backing (" << s.ToString()
-                    << "): changes made behind the mount's back are seen after --timeout (" << options.timeout_seconds
-                    << " s)\n";
+          std::cerr << "cleancache mount: " << (fs->watching() ? "watching only part of" : "not watching")
+                    << " the backing (" << s.ToString() << "): changes it does not report are seen after --timeout ("
+                    << options.timeout_seconds << " s)\n";
         }
       }
       if (result.ok()) {
