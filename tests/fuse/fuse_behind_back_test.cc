@@ -204,6 +204,32 @@ TEST_P(BehindTheBack, FileUnlinkedThroughTheMountReopensByDescriptor) {
   EXPECT_EQ(mount.Stats()["watch"]["stale_opens"].get<uint64_t>(), 0u);
 }
 
+// A backing on a FUSE (or network) filesystem: the watcher hears only
+// changes made through this machine's kernel, and says so.
+TEST(BehindTheBackRemote, AFuseBackingIsWatchedForLocalChangesOnlyAndSaysSo) {
+  if (geteuid() != 0) GTEST_SKIP() << "fanotify with file handles on FUSE needs root here";
+  TestMount inner;
+  ASSERT_TRUE(inner.ok());
+  const std::string outer = inner.root() + "/outer";
+  ASSERT_EQ(mkdir(outer.c_str(), 0755), 0);
+  auto r = RunCommand({CLEANCACHE_CLI_PATH, "mount", inner.mnt(), outer}, 30);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  struct LazyUnmount {  // also when an assertion below fails
+    std::string path;
+    ~LazyUnmount() { RunCommand({"fusermount3", "-u", "-z", path}); }
+  } lazy_unmount{outer};
+  EXPECT_NE(r.err.find("only changes made through this machine's kernel"), std::string::npos) << r.err;
+  const std::string json = inner.root() + "/stats.json";
+  EXPECT_EQ(Shell(std::string(CLEANCACHE_CLI_PATH) + " stats --json '" + outer + "' > '" + json + "'"), 0);
+  auto stats = nlohmann::json::parse(ReadFile(json), nullptr, false);
+  EXPECT_NE(stats["watch"]["mode"].get<std::string>().find("local changes only: the backing is fuse"),
+            std::string::npos)
+      << stats["watch"]["mode"];
+  WriteFile(inner.M("f"), "through the inner mount");
+  EXPECT_EQ(ReadFile(outer + "/f"), "through the inner mount");
+  EXPECT_EQ(RunCommand({CLEANCACHE_CLI_PATH, "umount", outer}).exit_code, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, BehindTheBack,
                          ::testing::Combine(::testing::Values("kernel", "1M"),
                                             ::testing::Values("filesystem", "directories")),
