@@ -58,6 +58,7 @@ struct PageCacheStats {
   uint64_t evicted_pages = 0;     // pages evicted from the primary (and put)
   uint64_t resident_pages = 0;    // pages in the primary now
   uint64_t resident_bytes = 0;    // page bytes in the primary now
+  uint64_t reserved_bytes = 0;    // page frames the primary holds (resident or free): its page memory
   uint64_t capacity_bytes = 0;
   uint64_t deferred_puts = 0;   // pages put by the background thread
   uint64_t dropped_puts = 0;    // pages not put: the queue was full

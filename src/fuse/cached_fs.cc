@@ -531,6 +531,7 @@ nlohmann::json CachedFs::StatsJson() const {
   }
   j["primary_cache"] = {{"shared_mappings", !primary_mode() || shared_mmap_.load()},
                         {"resident_bytes", pc.resident_bytes},
+                        {"reserved_bytes", pc.reserved_bytes},
                         {"capacity_bytes", pc.capacity_bytes},
                         {"evicted_pages", pc.evicted_pages}};
   j["admission"] = {{"streaming_reads", counters_.streaming_reads.load()},

@@ -283,6 +283,7 @@ PageCacheStats PageCache::Stats() const {
   for (auto& shard : impl_->shards) {
     std::lock_guard lock(shard->mu);
     stats.resident_pages += shard->resident_pages();
+    stats.reserved_bytes += shard->reserved_frames() * impl_->page_size;
   }
   stats.resident_bytes = stats.resident_pages * impl_->page_size;
   stats.capacity_bytes = impl_->capacity_bytes;

@@ -4,6 +4,17 @@
 
 namespace cleancache {
 
+uint8_t* FramePool::Take() {
+  if (free_.empty()) {
+    chunks_.push_back(std::make_unique_for_overwrite<uint8_t[]>(size_t{frame_bytes_} * kFramesPerChunk));
+    uint8_t* chunk = chunks_.back().get();
+    for (size_t i = kFramesPerChunk; i-- > 0;) free_.push_back(chunk + i * frame_bytes_);
+  }
+  uint8_t* frame = free_.back();
+  free_.pop_back();
+  return frame;
+}
+
 PageCacheShard::Slot* PageCacheShard::FindSlot(const FileKey& key, uint64_t index) {
   auto file = files_.find(key);
   if (file == files_.end()) return nullptr;
@@ -13,7 +24,10 @@ PageCacheShard::Slot* PageCacheShard::FindSlot(const FileKey& key, uint64_t inde
 
 void PageCacheShard::EraseSlot(FileMap::iterator file,
                                FileSlots::iterator slot) {
-  if (slot->second.state == State::kResident) lru_.erase(slot->second.page);
+  if (slot->second.state == State::kResident) {
+    frames_.Give(slot->second.page->data);
+    lru_.erase(slot->second.page);
+  }
   file->second.erase(slot);
   if (file->second.empty()) files_.erase(file);
 }
@@ -21,7 +35,7 @@ void PageCacheShard::EraseSlot(FileMap::iterator file,
 bool PageCacheShard::CopyIfResident(const FileKey& key, uint64_t index, std::span<uint8_t> out) {
   Slot* slot = FindSlot(key, index);
   if (slot == nullptr || slot->state != State::kResident) return false;
-  std::memcpy(out.data(), slot->page->data.get(), page_size_);
+  std::memcpy(out.data(), slot->page->data, page_size_);
   lru_.splice(lru_.begin(), lru_, slot->page);
   return true;
 }
@@ -108,9 +122,9 @@ uint64_t PageCacheShard::FinishLoad(const FileKey& key, uint64_t index, uint64_t
     EraseSlot(file, found);
     return 1;
   }
-  auto bytes = std::make_unique_for_overwrite<uint8_t[]>(page_size_);
-  std::memcpy(bytes.get(), data.data(), page_size_);
-  lru_.push_front(Page{key, index, std::move(bytes), came_from_cleancache && target_.shared_pool});
+  uint8_t* frame = frames_.Take();
+  std::memcpy(frame, data.data(), page_size_);
+  lru_.push_front(Page{key, index, frame, came_from_cleancache && target_.shared_pool});
   slot->page = lru_.begin();
   slot->state = State::kResident;
   slot->ticket = 0;
@@ -128,7 +142,7 @@ uint64_t PageCacheShard::FinishLoad(const FileKey& key, uint64_t index, uint64_t
 void PageCacheShard::EvictOldest() {
   Page& victim = lru_.back();
   if (!victim.in_cleancache) {
-    target_.cache->PutPage(target_.pool, victim.key, victim.index, {victim.data.get(), page_size_});
+    target_.cache->PutPage(target_.pool, victim.key, victim.index, {victim.data, page_size_});
   }
   auto file = files_.find(victim.key);
   auto slot = file->second.find(victim.index);
@@ -146,7 +160,7 @@ void PageCacheShard::Update(const FileKey& key, uint64_t index, uint32_t offset_
     return;
   }
   Page& page = *slot->second.page;
-  std::memcpy(page.data.get() + offset_in_page, bytes.data(), bytes.size());
+  std::memcpy(page.data + offset_in_page, bytes.data(), bytes.size());
   page.in_cleancache = false;  // the caller drops cleancache's copy
 }
 

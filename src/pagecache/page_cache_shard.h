@@ -22,6 +22,28 @@
 
 namespace cleancache {
 
+// Page frames for one shard's resident pages, carved from chunks that stay
+// until the shard goes. A frame freed is reused by the next page; nothing
+// goes back to malloc. The primary's pages churn at the miss rate, and 4 KiB
+// blocks allocated on one FUSE worker thread and freed on another spread
+// over glibc's per-thread arenas: measured with --primary 256M under Zipf
+// reads, the mount's RSS grew to 256 MiB + 155 MiB in 40 s and kept growing
+// (the same run with MALLOC_ARENA_MAX=1: + 28 MiB, flat), and a 512 MiB
+// cgroup OOM-killed it. Frames in use never exceed the shard's capacity + 1.
+class FramePool {
+ public:
+  explicit FramePool(uint32_t frame_bytes) : frame_bytes_(frame_bytes) {}
+  uint8_t* Take();
+  void Give(uint8_t* frame) { free_.push_back(frame); }
+  uint64_t reserved_frames() const { return chunks_.size() * kFramesPerChunk; }
+
+ private:
+  static constexpr size_t kFramesPerChunk = 64;  // 256 KiB chunks of 4 KiB pages
+  uint32_t frame_bytes_;
+  std::vector<std::unique_ptr<uint8_t[]>> chunks_;
+  std::vector<uint8_t*> free_;
+};
+
 class PageCacheShard {
  public:
   // What evictions need to reach cleancache.
@@ -32,7 +54,7 @@ class PageCacheShard {
   };
 
   PageCacheShard(Target target, uint64_t capacity_pages, uint32_t page_size)
-      : target_(target), capacity_pages_(capacity_pages), page_size_(page_size) {}
+      : target_(target), capacity_pages_(capacity_pages), page_size_(page_size), frames_(page_size) {}
 
   std::mutex mu;
 
@@ -64,12 +86,14 @@ class PageCacheShard {
   uint64_t EvictAll();
 
   uint64_t resident_pages() const { return lru_.size(); }
+  // Frames carved so far (resident pages plus free frames).
+  uint64_t reserved_frames() const { return frames_.reserved_frames(); }
 
  private:
   struct Page {
     FileKey key;
     uint64_t index;
-    std::unique_ptr<uint8_t[]> data;
+    uint8_t* data;  // a frame of frames_
     bool in_cleancache;  // an identical copy is known to be in a shared pool
   };
   using PageList = std::list<Page>;
@@ -96,6 +120,7 @@ class PageCacheShard {
   uint64_t capacity_pages_;
   uint32_t page_size_;
   uint64_t next_ticket_ = 1;
+  FramePool frames_;
   PageList lru_;  // front = most recently used
   FileMap files_;
 };

@@ -96,6 +96,30 @@ TEST_F(PageCacheTest, ReadThroughThenPrimaryHit) {
   EXPECT_EQ(pc->Stats().backing_pages, 8u);
 }
 
+// The primary's page memory is bounded by its capacity (plus one chunk of
+// frames per shard), however many pages churn through it on however many
+// threads (see FramePool: malloc'ed pages grew the process without bound).
+TEST_F(PageCacheTest, PageMemoryStaysWithinCapacityUnderChurn) {
+  constexpr uint64_t kCapacity = 256;
+  constexpr uint32_t kShards = 4;
+  auto pc = Make(kCapacity, kShards);
+  FakeFile file;
+  file.Write(0, Pattern(4096 * kPage, 3));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      std::vector<uint8_t> out(kPage);
+      for (int i = 0; i < 5000; ++i) ASSERT_EQ(pc->Read(key_, rng() % 4096, 1, out, file.reader()), 0);
+    });
+  }
+  for (auto& t : threads) t.join();
+  PageCacheStats stats = pc->Stats();
+  EXPECT_EQ(stats.resident_bytes, kCapacity * kPage);
+  EXPECT_GE(stats.reserved_bytes, stats.resident_bytes);
+  EXPECT_LE(stats.reserved_bytes, (kCapacity + kShards * 64) * kPage);
+}
+
 TEST_F(PageCacheTest, ShortReadIsZeroFilled) {
   auto pc = Make(4);
   FakeFile file;
