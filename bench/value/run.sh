@@ -111,9 +111,12 @@ cg_ooms() {
 
 # --- state and cleanup ------------------------------------------------------
 LOOP="" EXT4=$WORK/ext4 MNT=$WORK/mnt
+# From the mount table, not stat: a FUSE mount whose server was killed (an
+# OOM kill in a run) answers stat with ENOTCONN, and `mountpoint` says no.
+mounted() { findmnt -rn --mountpoint "$1" > /dev/null; }
 cleanup() {
   set +e
-  if mountpoint -q "$MNT"; then "$CLEANCACHE" umount "$MNT" 2>/dev/null || fusermount3 -u -z "$MNT"; fi
+  if mounted "$MNT"; then "$CLEANCACHE" umount "$MNT" 2>/dev/null || fusermount3 -u -z "$MNT"; fi
   cg_remove
   mountpoint -q "$EXT4" && umount "$EXT4"
   [[ -n $LOOP ]] && losetup -d "$LOOP"
@@ -165,8 +168,9 @@ start_config() {  # config -> echoes the directory the workload reads
   esac
 }
 stop_config() {
-  mountpoint -q "$MNT" || return 0
-  if [[ $1 == passthrough ]]; then fusermount3 -u "$MNT"; else "$CLEANCACHE" umount "$MNT"; fi
+  mounted "$MNT" || return 0
+  if [[ $1 == passthrough ]]; then fusermount3 -u "$MNT"; else "$CLEANCACHE" umount "$MNT" 2>/dev/null; fi ||
+    fusermount3 -u -z "$MNT"  # its server is gone (killed)
 }
 
 # fio job options of a workload; $1 = dir, $2 = workload, $3 = seconds.
