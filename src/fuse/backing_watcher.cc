@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <chrono>
 #include <cstring>
 #include <span>
@@ -157,10 +158,15 @@ void BackingWatcher::Drain() {
     ssize_t n = read(fanotify_fd_, buffer, sizeof(buffer));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;  // EAGAIN: the queue is empty
-    auto* event = reinterpret_cast<const fanotify_event_metadata*>(buffer);
-    ssize_t left = n;
-    for (; FAN_EVENT_OK(event, left); event = FAN_EVENT_NEXT(event, left)) {
-      HandleEvent(reinterpret_cast<const uint8_t*>(event), event->event_len);
+    // Not FAN_EVENT_OK/NEXT: records with file handles are padded to 4
+    // bytes only, so an event's metadata (a 64-bit mask inside) may sit
+    // misaligned; read its length by copy.
+    for (size_t at = 0; at + FAN_EVENT_METADATA_LEN <= static_cast<size_t>(n);) {
+      uint32_t length;
+      std::memcpy(&length, buffer + at + offsetof(fanotify_event_metadata, event_len), sizeof(length));
+      if (length < FAN_EVENT_METADATA_LEN || at + length > static_cast<size_t>(n)) break;
+      HandleEvent(buffer + at, length);
+      at += length;
     }
   }
 }
