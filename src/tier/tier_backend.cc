@@ -8,6 +8,7 @@
 #include "cleancache/tier_backend.h"
 
 #include <algorithm>
+#include <string>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -302,6 +303,34 @@ class TierBackend final : public Backend, private EvictionListener {
 std::unique_ptr<Backend> NewTierBackend(std::unique_ptr<Backend> local, std::unique_ptr<Backend> remote,
                                         const TierOptions& options) {
   return std::make_unique<TierBackend>(std::move(local), std::move(remote), options);
+}
+
+namespace {
+
+Status CheckTierShape(const BackendSpec& spec) {
+  if (spec.tiers.size() == 2) return Status::Ok();
+  return Status::InvalidArgument("backend spec '" + spec.text + "': a tier has exactly two parts (local+remote), got " +
+                                 std::to_string(spec.tiers.size()));
+}
+
+}  // namespace
+
+BackendScheme TierScheme() {
+  return BackendScheme{
+      "tier",
+      [](const BackendSpec& spec, BackendScheme::CreateFn create_part) -> Result<std::unique_ptr<Backend>> {
+        if (Status s = CheckTierShape(spec); !s.ok()) return s;
+        Result<std::unique_ptr<Backend>> local = create_part(spec.tiers[0]);
+        if (!local.ok()) return local.status();
+        Result<std::unique_ptr<Backend>> remote = create_part(spec.tiers[1]);
+        if (!remote.ok()) return remote.status();
+        return NewTierBackend(std::move(local.value()), std::move(remote.value()));
+      },
+      [](const BackendSpec& spec, BackendScheme::CheckFn check_part) -> Status {
+        if (Status s = CheckTierShape(spec); !s.ok()) return s;
+        if (Status s = check_part(spec.tiers[0]); !s.ok()) return s;
+        return check_part(spec.tiers[1]);
+      }};
 }
 
 }  // namespace cleancache

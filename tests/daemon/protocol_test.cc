@@ -1,4 +1,4 @@
-#include "daemon/protocol.h"
+#include "tmem/protocol.h"
 
 #include <gtest/gtest.h>
 

@@ -17,7 +17,7 @@
 
 #include "cleancache/backend_spec.h"
 #include "cleancache/cleancache.hpp"
-#include "daemon/daemon_connection.h"
+#include "tmem/daemon_connection.h"
 #include "daemon/stats_report.h"
 #include "daemon_harness.h"
 #include "support/workloads.h"

@@ -36,7 +36,7 @@
 #include <vector>
 
 #include "cleancache/backend.h"
-#include "cleancache/backend_spec.h"
+#include "cleancache/spec_parser.h"
 
 namespace cleancache {
 
@@ -68,5 +68,7 @@ struct MemcachedOptions {
 
 // IOError when check_servers is set and no server answers.
 Result<std::unique_ptr<Backend>> NewMemcachedBackend(const MemcachedOptions& options);
+// The "memcached" entry of the composition layer's scheme table.
+BackendScheme MemcachedScheme();
 
 }  // namespace cleancache

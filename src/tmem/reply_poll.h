@@ -24,7 +24,7 @@
 #include <chrono>
 #include <cstdint>
 
-#include "daemon/protocol.h"
+#include "tmem/protocol.h"
 
 namespace cleancache::daemon {
 

@@ -15,10 +15,10 @@
 #include <vector>
 
 #include "cleancache/status.h"
-#include "daemon/frame_socket.h"
-#include "daemon/protocol.h"
-#include "daemon/reply_poll.h"
-#include "daemon/shared_area.h"
+#include "tmem/frame_socket.h"
+#include "tmem/protocol.h"
+#include "tmem/reply_poll.h"
+#include "tmem/shared_area.h"
 
 namespace cleancache::daemon {
 

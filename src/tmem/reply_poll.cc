@@ -1,4 +1,4 @@
-#include "daemon/reply_poll.h"
+#include "tmem/reply_poll.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "daemon/shared_area.h"
+#include "tmem/shared_area.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>

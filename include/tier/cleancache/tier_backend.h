@@ -23,6 +23,7 @@
 #include <memory>
 
 #include "cleancache/backend.h"
+#include "cleancache/spec_parser.h"
 
 namespace cleancache {
 
@@ -32,5 +33,9 @@ struct TierOptions {
 
 std::unique_ptr<Backend> NewTierBackend(std::unique_ptr<Backend> local, std::unique_ptr<Backend> remote,
                                         const TierOptions& options = {});
+
+// The "tier" entry of the composition layer's scheme table: "tier:<spec>+<spec>",
+// each part created (or checked) through the whole table.
+BackendScheme TierScheme();
 
 }  // namespace cleancache

@@ -1,4 +1,4 @@
-#include "daemon/cpu_contention.h"
+#include "tmem/cpu_contention.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "daemon/frame_socket.h"
+#include "tmem/frame_socket.h"
 
 #include <sched.h>
 #include <sys/socket.h>

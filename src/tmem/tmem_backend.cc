@@ -1,4 +1,4 @@
-#include "daemon/tmem_backend.h"
+#include "cleancache/tmem_backend.h"
 
 #include <algorithm>
 #include <atomic>
@@ -8,9 +8,9 @@
 #include <map>
 #include <mutex>
 
-#include "daemon/daemon_connection.h"
-#include "daemon/protocol.h"
-#include "daemon/shared_area.h"
+#include "tmem/daemon_connection.h"
+#include "tmem/protocol.h"
+#include "tmem/shared_area.h"
 
 namespace cleancache::daemon {
 namespace {
@@ -369,5 +369,7 @@ Result<std::unique_ptr<Backend>> NewTmemBackend(const TmemOptions& options) {
   }
   return std::unique_ptr<Backend>(std::move(backend));
 }
+
+BackendScheme TmemScheme() { return OptionsScheme<TmemOptions, &NewTmemBackend>("tmem"); }
 
 }  // namespace cleancache::daemon

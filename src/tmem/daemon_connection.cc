@@ -1,4 +1,4 @@
-#include "daemon/daemon_connection.h"
+#include "tmem/daemon_connection.h"
 
 #include <sys/socket.h>
 #include <sys/time.h>

@@ -25,8 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "daemon/cpu_contention.h"
-#include "daemon/protocol.h"
+#include "tmem/cpu_contention.h"
+#include "tmem/protocol.h"
 
 namespace cleancache::daemon {
 

@@ -27,7 +27,7 @@
 #include <string>
 
 #include "cleancache/backend.h"
-#include "cleancache/backend_spec.h"
+#include "cleancache/spec_parser.h"
 
 namespace cleancache {
 
@@ -51,6 +51,8 @@ struct ZCacheOptions {
 };
 
 std::unique_ptr<Backend> NewZCache(const ZCacheOptions& options);
+// The "zcache" entry of the composition layer's scheme table.
+BackendScheme ZCacheScheme();
 
 // Codec name <-> enum ("lz4", "zstd", "none").
 Result<Codec> ParseCodec(std::string_view name);

@@ -31,7 +31,7 @@
 #include <string>
 
 #include "cleancache/backend.h"
-#include "cleancache/backend_spec.h"
+#include "cleancache/spec_parser.h"
 
 namespace cleancache::daemon {
 
@@ -47,5 +47,7 @@ struct TmemOptions {
 };
 
 Result<std::unique_ptr<Backend>> NewTmemBackend(const TmemOptions& options);
+// The "tmem" entry of the composition layer's scheme table.
+BackendScheme TmemScheme();
 
 }  // namespace cleancache::daemon
