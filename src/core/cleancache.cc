@@ -133,10 +133,6 @@ uint32_t StripeCount() {
   return static_cast<uint32_t>(std::bit_ceil(std::min(threads, 256u)));
 }
 
-bool ValidPageSize(uint32_t page_size) {
-  return std::has_single_bit(page_size) && page_size >= Cleancache::kMinPageSize &&
-         page_size <= Cleancache::kMaxPageSize;
-}
 
 // Binds `pool` to a backend pool; caller holds the control mutex.
 void Bind(Pool* pool, Backend* backend, BackendPoolId backend_pool) {
@@ -212,10 +208,7 @@ PoolId Cleancache::InitSharedFs(const Uuid& uuid, uint32_t page_size) {
 }
 
 Result<PoolId> Cleancache::OpenPool(const PoolConfig& config) {
-  if (!ValidPageSize(config.page_size)) {
-    return Status::InvalidArgument("page size " + std::to_string(config.page_size) +
-                                   " refused: must be a power of two from 512 to 65536");
-  }
+  if (Status s = CheckPageSize(config.page_size); !s.ok()) return s;
   std::lock_guard lock(impl_->control);
   if (impl_->pools.size() >= static_cast<size_t>(std::numeric_limits<PoolId>::max())) {
     return Status::Busy("out of pool ids: ids are never reused and all 2^31-1 have been handed out");

@@ -122,8 +122,6 @@ struct Counters {
       multi_gets{0};
 };
 
-bool IsPowerOfTwo(uint32_t n) { return n && (n & (n - 1)) == 0; }
-
 class MemcachedBackend final : public Backend {
  public:
   MemcachedBackend(const MemcachedOptions& options, std::unique_ptr<ConnectionPool> connections)
@@ -136,10 +134,7 @@ class MemcachedBackend final : public Backend {
   std::string Name() const override { return name_; }
 
   Result<BackendPoolId> OpenPool(const PoolConfig& config) override {
-    if (!IsPowerOfTwo(config.page_size) || config.page_size < 512 || config.page_size > 65536) {
-      return Status::InvalidArgument("memcached: page size must be a power of two from 512 to 65536, got " +
-                                     std::to_string(config.page_size));
-    }
+    if (Status s = CheckPageSize(config.page_size); !s.ok()) return Status::InvalidArgument("memcached: " + s.message());
     std::unique_lock lock(pools_mutex_);
     std::shared_ptr<Pool> pool;
     if (config.shared) {

@@ -54,6 +54,8 @@
 #include <string_view>
 #include <vector>
 
+#include "cleancache/page_size.h"
+
 namespace cleancache::daemon {
 
 inline constexpr uint32_t kMagic = 0x4D544343u;
@@ -63,8 +65,6 @@ inline constexpr uint32_t kMaxRequestBody = 512;
 inline constexpr uint32_t kMaxResponseBody = 4u << 20;
 inline constexpr uint32_t kMaxBatchPages = 1024;
 inline constexpr uint32_t kMaxKeyBytes = 128;
-inline constexpr uint32_t kMinPageSize = 512;
-inline constexpr uint32_t kMaxPageSize = 65536;
 inline constexpr uint32_t kPoolFlagShared = 1;
 
 enum class Opcode : uint8_t {

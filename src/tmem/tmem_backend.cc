@@ -34,10 +34,7 @@ class TmemBackend final : public Backend {
   std::string Name() const override { return "tmem(" + options_.socket_path + ")"; }
 
   Result<BackendPoolId> OpenPool(const PoolConfig& config) override {
-    if (config.page_size < kMinPageSize || config.page_size > kMaxPageSize ||
-        (config.page_size & (config.page_size - 1)) != 0) {
-      return Status::InvalidArgument("page size must be a power of two in 512..65536");
-    }
+    if (Status s = CheckPageSize(config.page_size); !s.ok()) return s;
     if (config.page_size > options_.shared_bytes) {
       return Status::InvalidArgument("page size is larger than the shared area (spec key shm)");
     }

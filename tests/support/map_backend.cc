@@ -13,7 +13,7 @@ MapBackend::Store* MapBackend::Find(BackendPoolId handle) {
 Result<BackendPoolId> MapBackend::OpenPool(const PoolConfig& config) {
   std::lock_guard lock(mutex_);
   if (refuse_pools_) return Status::PermissionDenied("map-test-double: refusing pools (test hook)");
-  if (!std::has_single_bit(config.page_size) || config.page_size < 512 || config.page_size > 65536) {
+  if (!IsValidPageSize(config.page_size)) {
     return Status::InvalidArgument("map-test-double: bad page size " + std::to_string(config.page_size));
   }
   uint64_t store_id = 0;

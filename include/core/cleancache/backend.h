@@ -27,6 +27,7 @@
 #include <string>
 
 #include "cleancache/file_key.h"
+#include "cleancache/page_size.h"
 #include "cleancache/status.h"
 
 namespace cleancache {

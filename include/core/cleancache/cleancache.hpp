@@ -56,9 +56,10 @@ struct PoolInfo {
 
 class Cleancache {
  public:
-  static constexpr uint32_t kDefaultPageSize = 4096;
-  static constexpr uint32_t kMinPageSize = 512;
-  static constexpr uint32_t kMaxPageSize = 65536;
+  // The page-size rule (cleancache/page_size.h), under the names users know.
+  static constexpr uint32_t kDefaultPageSize = cleancache::kDefaultPageSize;
+  static constexpr uint32_t kMinPageSize = cleancache::kMinPageSize;
+  static constexpr uint32_t kMaxPageSize = cleancache::kMaxPageSize;
 
   Cleancache();
   ~Cleancache();
