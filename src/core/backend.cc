@@ -1,8 +1,21 @@
 #include "cleancache/backend.h"
 
 #include <algorithm>
+#include <string>
 
 namespace cleancache {
+
+Status CheckSharedJoin(const PoolConfig& existing, const PoolConfig& joining) {
+  const std::string pool = "shared pool " + existing.uuid.ToString();
+  if (existing.page_size != joining.page_size) {
+    return Status::InvalidArgument(pool + " has page size " + std::to_string(existing.page_size) + ", not " +
+                                   std::to_string(joining.page_size));
+  }
+  if (KeepsOnGet(existing) != KeepsOnGet(joining)) {
+    return Status::InvalidArgument(pool + (KeepsOnGet(existing) ? " keeps" : " does not keep") + " pages on get");
+  }
+  return Status::Ok();
+}
 
 // The page size is not passed to the batched calls; it follows from the buffer
 // (count pages of equal size). A buffer that does not split evenly is a batch

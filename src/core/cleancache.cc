@@ -198,12 +198,12 @@ Status Cleancache::RegisterBackend(std::unique_ptr<Backend> backend) {
 bool Cleancache::has_backend() const { return impl_->registered.load(std::memory_order_acquire) != nullptr; }
 
 PoolId Cleancache::InitFs(uint32_t page_size) {
-  Result<PoolId> id = OpenPool(PoolConfig{.page_size = page_size, .shared = false, .uuid = {}});
+  Result<PoolId> id = OpenPool(PoolConfig{.page_size = page_size, .shared = false, .uuid = {}, .keep_on_get = {}});
   return id.ok() ? id.value() : kNoPool;
 }
 
 PoolId Cleancache::InitSharedFs(const Uuid& uuid, uint32_t page_size) {
-  Result<PoolId> id = OpenPool(PoolConfig{.page_size = page_size, .shared = true, .uuid = uuid});
+  Result<PoolId> id = OpenPool(PoolConfig{.page_size = page_size, .shared = true, .uuid = uuid, .keep_on_get = {}});
   return id.ok() ? id.value() : kNoPool;
 }
 
@@ -214,9 +214,11 @@ Result<PoolId> Cleancache::OpenPool(const PoolConfig& config) {
     return Status::Busy("out of pool ids: ids are never reused and all 2^31-1 have been handed out");
   }
   const PoolId id = static_cast<PoolId>(impl_->pools.size());
-  auto pool = std::make_unique<Pool>(id, config, impl_->stripe_count);
+  PoolConfig settled = config;  // backends see keep_on_get set, never the default
+  settled.keep_on_get = KeepsOnGet(config);
+  auto pool = std::make_unique<Pool>(id, settled, impl_->stripe_count);
   if (impl_->backend != nullptr) {
-    Result<BackendPoolId> opened = impl_->backend->OpenPool(config);
+    Result<BackendPoolId> opened = impl_->backend->OpenPool(settled);
     if (!opened.ok()) return opened.status();
     Bind(pool.get(), impl_->backend.get(), opened.value());
   }
@@ -304,6 +306,7 @@ Result<PoolInfo> Cleancache::Info(PoolId id) const {
   info.id = id;
   info.page_size = pool->config.page_size;
   info.shared = pool->config.shared;
+  info.keep_on_get = KeepsOnGet(pool->config);
   info.bound = state == PoolState::kBound;
   info.uuid = pool->config.uuid;
   return info;

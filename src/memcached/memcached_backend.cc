@@ -140,10 +140,8 @@ class MemcachedBackend final : public Backend {
     if (config.shared) {
       for (auto& [id, member] : pools_) {
         if (member->config.shared && member->config.uuid == config.uuid) {
-          if (member->config.page_size != config.page_size) {
-            return Status::InvalidArgument("memcached: shared pool " + config.uuid.ToString() + " has page size " +
-                                           std::to_string(member->config.page_size) + ", not " +
-                                           std::to_string(config.page_size));
+          if (Status s = CheckSharedJoin(member->config, config); !s.ok()) {
+            return Status::InvalidArgument("memcached: " + s.message());
           }
           pool = member;
           break;
@@ -195,9 +193,9 @@ class MemcachedBackend final : public Backend {
     size_t hits = 0;
     bool failed = false;
     {
-      // Private pools: the stripes make get-then-delete atomic per page.
+      // Exclusive gets: the stripes make get-then-delete atomic per page.
       std::optional<StripeLocks> stripes;
-      if (!pool->config.shared) stripes.emplace(*pool, key, first, count);
+      if (!KeepsOnGet(pool->config)) stripes.emplace(*pool, key, first, count);
       failed = !FetchAndOpen(*pool, *connection, binding, first, count, pages, hit, hits);
       // A get overlapping an invalidation of this file must not return data.
       if (hits > 0 && pool->generations.Get(key.hash()) != generation) {
@@ -207,7 +205,7 @@ class MemcachedBackend final : public Backend {
       }
       // After a failed fetch the bump below already makes every copy
       // unreachable, so only a clean fetch needs its hits deleted.
-      if (!failed && hits > 0 && !pool->config.shared) failed = !DeleteTakenPages(*connection, hit.first(count));
+      if (!failed && hits > 0 && !KeepsOnGet(pool->config)) failed = !DeleteTakenPages(*connection, hit.first(count));
     }
     if (failed) {
       // A page we could not read or remove might reappear later: forbid it.

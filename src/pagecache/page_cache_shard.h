@@ -28,7 +28,7 @@ class PageCacheShard {
   struct Target {
     Cleancache* cache;
     PoolId pool;
-    bool shared_pool;  // shared gets keep the page: no need to put it back
+    bool keep_on_get;  // the pool keeps pages on get: no need to put them back
   };
 
   PageCacheShard(Target target, uint64_t capacity_pages, uint32_t page_size)
@@ -70,7 +70,7 @@ class PageCacheShard {
     FileKey key;
     uint64_t index;
     std::unique_ptr<uint8_t[]> data;
-    bool in_cleancache;  // an identical copy is known to be in a shared pool
+    bool in_cleancache;  // an identical copy is known to be in a keep-on-get pool
   };
   using PageList = std::list<Page>;
   enum class State : uint8_t { kLoading, kResident, kQueued, kPutting, kPuttingRevoked };

@@ -30,7 +30,7 @@ using tier::PageStripes;
 struct TierPool {
   BackendPoolId local = 0;
   BackendPoolId remote = 0;
-  bool shared = false;
+  bool keep_on_get = false;  // a remote hit is promoted (else it left the remote tier)
   uint32_t page_size = 0;
   int local_handles = 1;  // tier handles that map to this local pool id
 };
@@ -74,7 +74,7 @@ class TierBackend final : public Backend, private EvictionListener {
         ++pool->local_handles;
         rejoined = true;
       } else {
-        pool = std::make_shared<TierPool>(TierPool{*local, *remote, config.shared, config.page_size, 1});
+        pool = std::make_shared<TierPool>(TierPool{*local, *remote, KeepsOnGet(config), config.page_size, 1});
         by_local_.emplace(*local, pool);
       }
       BackendPoolId id = next_pool_id_++;
@@ -139,7 +139,7 @@ class TierBackend final : public Backend, private EvictionListener {
         hit[low + i] = 1;
         ++hits;
         ++counters_.remote_hits;
-        if (pool->shared) Promote(*pool, key, first + low + i, pages.subspan((low + i) * page_size, page_size),
+        if (pool->keep_on_get) Promote(*pool, key, first + low + i, pages.subspan((low + i) * page_size, page_size),
                                   bulk_before);
       }
     }

@@ -43,10 +43,6 @@ class Cursor {
 
 bool KnownOpcode(uint8_t op) { return op >= static_cast<uint8_t>(Opcode::kHello) && op <= static_cast<uint8_t>(Opcode::kPing); }
 
-bool ValidPageSize(uint32_t size) {
-  return size >= kMinPageSize && size <= kMaxPageSize && (size & (size - 1)) == 0;
-}
-
 ParseError Fail(const char* reason) { return ParseError{reason}; }
 
 ParseError ReadKey(Cursor& c, WireKey* key) {
@@ -125,8 +121,13 @@ ParseError ParseRequest(const FrameHeader& header, std::span<const uint8_t> body
       out->page_size = c.U32();
       out->pool_flags = c.U32();
       if (!c.CopyTo(out->uuid.data(), out->uuid.size())) return Fail("truncated open-pool request");
-      if (!ValidPageSize(out->page_size)) return Fail("page size is not a power of two in 512..65536");
-      if ((out->pool_flags & ~kPoolFlagShared) != 0) return Fail("unknown pool flags");
+      if (!IsValidPageSize(out->page_size)) return Fail("page size is not a power of two in 512..65536");
+      if ((out->pool_flags & ~(kPoolFlagShared | kPoolFlagKeepOnGet | kPoolFlagExclusiveGet)) != 0) {
+        return Fail("unknown pool flags");
+      }
+      if ((out->pool_flags & kPoolFlagKeepOnGet) != 0 && (out->pool_flags & kPoolFlagExclusiveGet) != 0) {
+        return Fail("contradictory pool flags");
+      }
       break;
     case Opcode::kClosePool:
     case Opcode::kFlushPool:
@@ -240,10 +241,10 @@ void EncodeHello(std::vector<uint8_t>* out, uint64_t id, uint64_t shared_bytes) 
   w.U32(kProtocolVersion).U32(0).U64(shared_bytes).Finish();
 }
 
-void EncodeOpenPool(std::vector<uint8_t>* out, uint64_t id, uint32_t page_size, bool shared,
+void EncodeOpenPool(std::vector<uint8_t>* out, uint64_t id, uint32_t page_size, uint32_t pool_flags,
                     const std::array<uint8_t, 16>& uuid) {
   FrameWriter w(out, Opcode::kOpenPool, id);
-  w.U32(page_size).U32(shared ? kPoolFlagShared : 0).Bytes(uuid).Finish();
+  w.U32(page_size).U32(pool_flags).Bytes(uuid).Finish();
 }
 
 void EncodePoolOnly(std::vector<uint8_t>* out, Opcode op, uint64_t id, uint64_t pool) {

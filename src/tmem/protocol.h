@@ -26,7 +26,10 @@
 //
 // Request bodies (key = u32 type, u32 size, size bytes, size <= 128):
 //   Hello           u32 client_version, u32 reserved(0), u64 shared_bytes
-//   OpenPool        u32 page_size, u32 pool_flags (bit 0 = shared), u8 uuid[16]
+//   OpenPool        u32 page_size, u32 pool_flags, u8 uuid[16]
+//                   pool_flags: bit 0 shared; bit 1 keep pages on get, bit 2
+//                   exclusive gets, each only where it differs from the
+//                   default (keep iff shared), never both
 //   ClosePool       u64 pool
 //   FlushPool       u64 pool                 drop every page of the pool
 //   GetPages        u64 pool, u64 first, u32 count, u32 area_offset, key
@@ -66,6 +69,19 @@ inline constexpr uint32_t kMaxResponseBody = 4u << 20;
 inline constexpr uint32_t kMaxBatchPages = 1024;
 inline constexpr uint32_t kMaxKeyBytes = 128;
 inline constexpr uint32_t kPoolFlagShared = 1;
+inline constexpr uint32_t kPoolFlagKeepOnGet = 2;
+inline constexpr uint32_t kPoolFlagExclusiveGet = 4;
+
+// The pool_flags of an OpenPool for these properties, and back.
+constexpr uint32_t EncodePoolFlags(bool shared, bool keep_on_get) {
+  return (shared ? kPoolFlagShared : 0) |
+         (keep_on_get == shared ? 0 : keep_on_get ? kPoolFlagKeepOnGet : kPoolFlagExclusiveGet);
+}
+constexpr bool PoolFlagsKeepOnGet(uint32_t pool_flags) {
+  if ((pool_flags & kPoolFlagKeepOnGet) != 0) return true;
+  if ((pool_flags & kPoolFlagExclusiveGet) != 0) return false;
+  return (pool_flags & kPoolFlagShared) != 0;
+}
 
 enum class Opcode : uint8_t {
   kHello = 1,
@@ -170,7 +186,7 @@ class FrameWriter {
 // Frames for each request, as the client sends them (also used by tests and
 // the fuzz corpus generator).
 void EncodeHello(std::vector<uint8_t>* out, uint64_t id, uint64_t shared_bytes);
-void EncodeOpenPool(std::vector<uint8_t>* out, uint64_t id, uint32_t page_size, bool shared,
+void EncodeOpenPool(std::vector<uint8_t>* out, uint64_t id, uint32_t page_size, uint32_t pool_flags,
                     const std::array<uint8_t, 16>& uuid);
 void EncodePoolOnly(std::vector<uint8_t>* out, Opcode op, uint64_t id, uint64_t pool);
 void EncodePages(std::vector<uint8_t>* out, Opcode op, uint64_t id, uint64_t pool, uint64_t first, uint32_t count,

@@ -235,7 +235,8 @@ class TmemBackend final : public Backend {
   Status Bind(LocalPool& pool) {
     frame_.clear();
     uint64_t rid = connection_->NextRequestId();
-    EncodeOpenPool(&frame_, rid, pool.config.page_size, pool.config.shared, pool.config.uuid.bytes);
+    EncodeOpenPool(&frame_, rid, pool.config.page_size, EncodePoolFlags(pool.config.shared, KeepsOnGet(pool.config)),
+                   pool.config.uuid.bytes);
     auto reply = connection_->Call(frame_, Opcode::kOpenPool, rid);
     if (!reply.ok()) {
       Disconnect();

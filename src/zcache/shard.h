@@ -67,7 +67,7 @@ class Shard {
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
 
-  void AddPool(BackendPoolId pool, uint32_t page_size, bool shared);
+  void AddPool(BackendPoolId pool, uint32_t page_size, bool keep_on_get);
   void RemovePool(BackendPoolId pool);  // drops its pages
 
   void Put(BackendPoolId pool, const FileKey& key, uint64_t index, const PreparedPage& page);
@@ -118,7 +118,7 @@ class Shard {
   struct PoolState {
     BackendPoolId id;
     uint32_t page_size;
-    bool shared;
+    bool keep_on_get;  // a hit leaves the entry (marked referenced) instead of removing it
     uint32_t first_file = kNil;
   };
 

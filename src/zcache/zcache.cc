@@ -56,18 +56,16 @@ class ZCache final : public Backend {
     std::lock_guard lock(pools_mutex_);
     if (config.shared) {
       for (auto& [id, pool] : pools_) {
-        if (pool.shared && pool.uuid == config.uuid) {
-          if (pool.page_size != config.page_size)
-            return Status::InvalidArgument("shared pool " + config.uuid.ToString() + " has page size " +
-                                           std::to_string(pool.page_size));
+        if (pool.config.shared && pool.config.uuid == config.uuid) {
+          if (Status s = CheckSharedJoin(pool.config, config); !s.ok()) return s;
           ++pool.members;
           return id;
         }
       }
     }
     BackendPoolId id = next_pool_++;
-    pools_[id] = PoolRecord{config.page_size, config.shared, config.uuid, 1};
-    for (auto& s : shards_) s->AddPool(id, config.page_size, config.shared);
+    pools_[id] = PoolRecord{config, 1};
+    for (auto& s : shards_) s->AddPool(id, config.page_size, KeepsOnGet(config));
     return id;
   }
 
@@ -180,9 +178,7 @@ class ZCache final : public Backend {
 
  private:
   struct PoolRecord {
-    uint32_t page_size;
-    bool shared;
-    Uuid uuid;
+    PoolConfig config;
     int members;
   };
 

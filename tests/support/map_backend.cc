@@ -20,9 +20,8 @@ Result<BackendPoolId> MapBackend::OpenPool(const PoolConfig& config) {
   if (config.shared) {
     for (auto& [id, store] : stores_) {
       if (store.config.shared && store.config.uuid == config.uuid) {
-        if (store.config.page_size != config.page_size) {
-          return Status::InvalidArgument("map-test-double: shared pool " + config.uuid.ToString() +
-                                         " has another page size");
+        if (Status s = CheckSharedJoin(store.config, config); !s.ok()) {
+          return Status::InvalidArgument("map-test-double: " + s.message());
         }
         store_id = id;
       }
@@ -56,7 +55,7 @@ bool MapBackend::GetPage(BackendPoolId pool, const FileKey& key, uint64_t index,
   auto found = file->second.find(index);
   if (found == file->second.end()) return false;
   std::copy(found->second.begin(), found->second.end(), page.begin());
-  if (!store->config.shared && flaw_ != Flaw::kNonExclusiveGets) {
+  if (!KeepsOnGet(store->config) && flaw_ != Flaw::kNonExclusiveGets) {
     file->second.erase(found);
     if (file->second.empty()) store->files.erase(file);
   }

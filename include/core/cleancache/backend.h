@@ -4,8 +4,9 @@
 //
 // Contract every implementation keeps (REFERENCE §2):
 //  - Ephemeral: any page may be dropped at any time; a put may be ignored.
-//  - Private pools: a successful GetPage removes the page (exclusive get).
-//    Shared pools: GetPage leaves it in place.
+//  - A successful GetPage removes the page (exclusive get), unless the pool
+//    keeps pages on get (KeepsOnGet(config): by default shared pools do,
+//    private pools don't), where it leaves the page in place.
 //  - put-put-get: after Put(A) then Put(B) on one (pool, key, index), a get
 //    never returns A (B replaces A, or both are gone).
 //  - get-get: once a get misses, gets keep missing until a new put.
@@ -23,6 +24,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -41,11 +43,29 @@ struct Uuid {
   friend bool operator==(const Uuid&, const Uuid&) = default;
 };
 
+// A pool's configuration. Two independent properties:
+//  - shared: the pool is joined by `uuid`; every OpenPool with the same uuid
+//    sees the same pages (until the last member closes it).
+//  - keep_on_get: a hit leaves the page in the pool (a copy); otherwise a hit
+//    removes it (an exclusive get: the caller now holds the page). Unset, it
+//    follows `shared`, as in Linux (shared pools keep, private pools don't):
+//    use KeepsOnGet(config) to read it. A private pool may keep its pages
+//    (a frontend whose primary cache may drop the page again, e.g. the
+//    kernel's); members of a shared pool must agree with its creator.
 struct PoolConfig {
-  uint32_t page_size = 4096;  // a power of two, 512 .. 65536
-  bool shared = false;        // shared pools are joined by uuid
-  Uuid uuid;                  // meaningful only when shared
+  uint32_t page_size = kDefaultPageSize;  // the page-size rule: cleancache/page_size.h
+  bool shared = false;
+  Uuid uuid;                              // meaningful only when shared
+  std::optional<bool> keep_on_get;        // unset: = shared
 };
+
+// The effective keep_on_get of a pool opened with `config`.
+inline bool KeepsOnGet(const PoolConfig& config) { return config.keep_on_get.value_or(config.shared); }
+
+// For a backend joining the shared pool created with `existing`: Ok if
+// `joining` agrees with it (page size, keep_on_get), else an InvalidArgument
+// "shared pool UUID has page size N, not M" / "... keeps pages on get".
+Status CheckSharedJoin(const PoolConfig& existing, const PoolConfig& joining);
 
 // A backend's handle for a pool. Backends never reuse a handle for the life of
 // the backend object, so a late call with a closed handle is harmless.

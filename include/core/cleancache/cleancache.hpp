@@ -50,6 +50,7 @@ struct PoolInfo {
   PoolId id = kNoPool;
   uint32_t page_size = 0;
   bool shared = false;
+  bool keep_on_get = false;  // effective: a hit leaves the page (see PoolConfig)
   bool bound = false;  // false while waiting for a backend (placeholder)
   Uuid uuid;
 };

@@ -7,9 +7,9 @@
 // backend):
 //  - Put goes to the local tier and removes any remote copy, so an older
 //    remote copy can never come back. Invalidations reach both tiers.
-//  - Shared pools: a remote hit is promoted (copied into the local tier).
-//    Private pools: a remote hit is removed from the remote tier and not
-//    promoted: an exclusive get empties the whole tier.
+//  - Pools that keep pages on get: a remote hit is promoted (copied into the
+//    local tier). Other pools: a remote hit is removed from the remote tier
+//    and not promoted: an exclusive get empties the whole tier.
 //  - Demotion is asynchronous (one worker, a bounded queue of `queue_pages`
 //    pages). A demotion that would race any operation on the same page, or an
 //    InvalidateInode/ClosePool, is dropped instead: losing a page is allowed,
