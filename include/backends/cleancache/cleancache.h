@@ -9,7 +9,9 @@
  * Functions returning int return CC_OK (0) or a negative CC_E* code; the last
  * error message of a failing control call is available from cc_last_error()
  * (per handle and calling thread; valid until that thread's next failing call
- * on the handle).
+ * on the handle). No C++ exception ever escapes a function of this API: an
+ * internal failure is CC_ENOMEM (out of memory) or CC_EIO, with its message
+ * in cc_last_error(), on the data path too.
  */
 #ifndef CLEANCACHE_CLEANCACHE_H_
 #define CLEANCACHE_CLEANCACHE_H_
