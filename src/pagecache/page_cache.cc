@@ -86,8 +86,8 @@ struct PageCache::Impl {
   }
 
   // In shard order; reads and the feeder hold one shard lock at a time.
-  std::vector<std::unique_lock<std::mutex>> LockAllShards() {
-    std::vector<std::unique_lock<std::mutex>> locks;
+  std::vector<std::unique_lock<PageCacheShard::Mutex>> LockAllShards() {
+    std::vector<std::unique_lock<PageCacheShard::Mutex>> locks;
     locks.reserve(shards.size());
     for (auto& shard : shards) locks.emplace_back(shard->mu);
     return locks;

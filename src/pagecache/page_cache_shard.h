@@ -19,6 +19,7 @@
 
 #include "cleancache/cleancache.hpp"
 #include "cleancache/file_key.h"
+#include "cleancache/lock_order.h"
 
 namespace cleancache {
 
@@ -34,7 +35,10 @@ class PageCacheShard {
   PageCacheShard(Target target, uint64_t capacity_pages, uint32_t page_size)
       : target_(target), capacity_pages_(capacity_pages), page_size_(page_size) {}
 
-  std::mutex mu;
+  // First in the lock order (cleancache/lock_order.h): held while calling
+  // into Cleancache and its backend, never taken from below.
+  using Mutex = OrderedMutex<LockLevel::kPageCacheShard>;
+  Mutex mu;
 
   // Copies a resident page into `out` and marks it recently used.
   bool CopyIfResident(const FileKey& key, uint64_t index, std::span<uint8_t> out);

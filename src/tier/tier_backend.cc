@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cleancache/lock_order.h"
 #include "tier/demotion_queue.h"
 #include "tier/page_stripes.h"
 
@@ -244,6 +245,7 @@ class TierBackend final : public Backend, private EvictionListener {
 
   // EvictionListener: runs under the local tier's locks; copy and queue only.
   void OnEvict(BackendPoolId local_pool, const FileKey& key, uint64_t index, std::span<const uint8_t> page) override {
+    const LockLevelScope level(LockLevel::kEvictionListener);  // no call back into a backend from here
     const uint64_t hash = PageStripes::PageHash(key, index);
     const uint64_t stripe_sequence = stripes_.Sequence(PageStripes::StripeOf(hash));
     const uint64_t bulk_sequence = bulk_sequence_.load();

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "cleancache/backend.h"
+#include "cleancache/lock_order.h"
 #include "zcache/page_codec.h"
 #include "zcache/segment.h"
 #include "zcache/slot_table.h"
@@ -155,7 +156,9 @@ class Shard {
   void MaybeGrowPageBuckets();
   void MaybeGrowFileBuckets();
 
-  std::mutex mutex_;
+  // Lock order (cleancache/lock_order.h): after a PageCache shard, before
+  // the eviction listener, which NotifyEvicted calls under this lock.
+  OrderedMutex<LockLevel::kBackendShard> mutex_;
   // Gets decompressing straight from a segment after dropping the lock.
   std::atomic<uint32_t> outside_readers_{0};
   ShardConfig config_;
