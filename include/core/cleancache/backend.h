@@ -2,7 +2,8 @@
 // "cleancache_ops" of Linux). Frontends never see it; they talk to the
 // Cleancache instance, which forwards here.
 //
-// Contract every implementation keeps (REFERENCE §2):
+// Contract every implementation keeps (docs/CONTRACT.md; the backend contract
+// suite in tests/support/contract_suite.h checks it):
 //  - Ephemeral: any page may be dropped at any time; a put may be ignored.
 //  - A successful GetPage removes the page (exclusive get), unless the pool
 //    keeps pages on get (KeepsOnGet(config): by default shared pools do,

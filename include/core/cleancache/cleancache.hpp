@@ -1,7 +1,7 @@
 // Cleancache: the shim between frontends (filesystems, page caches) and one
 // registered backend. The C++ face of libcleancache; cleancache.h is the C one.
 //
-// Contract (REFERENCE §2, Linux mm/cleancache.c):
+// Contract (docs/CONTRACT.md; Linux mm/cleancache.c):
 //  - A frontend opts in by creating a pool (InitFs / InitSharedFs); nothing is
 //    cached for anyone who did not. Pool ids are >= 0; a negative id means
 //    refused. Ids are never reused by one instance.
