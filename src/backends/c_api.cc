@@ -45,7 +45,7 @@ struct cc_cache {
     std::lock_guard lock(error_mutex);
     try {
       return last_errors[std::this_thread::get_id()].c_str();
-    } catch (const std::bad_alloc&) {
+    } catch (...) {
       return "out of memory";
     }
   }
@@ -148,7 +148,8 @@ const char* cc_last_error(const cc_cache* cache) {
 int32_t cc_init_fs(cc_cache* cache, uint32_t page_size) {
   if (cache == nullptr) return CC_EINVAL;
   return Guarded(cache, [&]() -> int32_t {
-    auto id = cache->cache.OpenPool(cleancache::PoolConfig{.page_size = page_size, .shared = false, .uuid = {}, .keep_on_get = {}});
+    auto id = cache->cache.OpenPool(
+        cleancache::PoolConfig{.page_size = page_size, .shared = false, .uuid = {}, .keep_on_get = {}});
     return id.ok() ? id.value() : cache->Fail(id.status());
   });
 }

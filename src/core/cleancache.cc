@@ -133,7 +133,6 @@ uint32_t StripeCount() {
   return static_cast<uint32_t>(std::bit_ceil(std::min(threads, 256u)));
 }
 
-
 // Binds `pool` to a backend pool; caller holds the control mutex.
 void Bind(Pool* pool, Backend* backend, BackendPoolId backend_pool) {
   pool->backend = backend;

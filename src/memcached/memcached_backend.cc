@@ -134,7 +134,9 @@ class MemcachedBackend final : public Backend {
   std::string Name() const override { return name_; }
 
   Result<BackendPoolId> OpenPool(const PoolConfig& config) override {
-    if (Status s = CheckPageSize(config.page_size); !s.ok()) return Status::InvalidArgument("memcached: " + s.message());
+    if (Status s = CheckPageSize(config.page_size); !s.ok()) {
+      return Status::InvalidArgument("memcached: " + s.message());
+    }
     std::unique_lock lock(pools_mutex_);
     std::shared_ptr<Pool> pool;
     if (config.shared) {

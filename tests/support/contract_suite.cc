@@ -90,10 +90,11 @@ TEST_P(BackendContractTest, GetOnSharedPoolLeavesThePage) {
 // keep_on_get is its own property: a private pool may keep pages on get and a
 // shared pool may have exclusive gets; unset, it follows `shared` (Linux).
 TEST_P(BackendContractTest, KeepOnGetIsItsOwnPoolProperty) {
-  const PoolId keeping = cache_->OpenPool(PoolConfig{.page_size = 4096, .shared = false, .uuid = {}, .keep_on_get = true})
-                             .value();
+  const PoolId keeping =
+      cache_->OpenPool(PoolConfig{.page_size = 4096, .shared = false, .uuid = {}, .keep_on_get = true}).value();
   const PoolId exclusive =
-      cache_->OpenPool(PoolConfig{.page_size = 4096, .shared = true, .uuid = MakeUuid(9), .keep_on_get = false}).value();
+      cache_->OpenPool(PoolConfig{.page_size = 4096, .shared = true, .uuid = MakeUuid(9), .keep_on_get = false})
+          .value();
   EXPECT_TRUE(cache_->Info(keeping)->keep_on_get);
   EXPECT_FALSE(cache_->Info(keeping)->shared);
   EXPECT_FALSE(cache_->Info(exclusive)->keep_on_get);
