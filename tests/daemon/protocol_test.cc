@@ -165,7 +165,7 @@ TEST(DaemonProtocol, FuzzSeedCorpusBehaves) {
 // keep_on_get travels as an explicit bit only where it differs from the
 // default (keep iff shared), so frames of clients that predate it still mean
 // what they meant.
-TEST(Protocol, PoolFlagsCarryKeepOnGet) {
+TEST(DaemonProtocol, PoolFlagsCarryKeepOnGet) {
   for (bool shared : {false, true}) {
     for (bool keep : {false, true}) {
       const uint32_t flags = EncodePoolFlags(shared, keep);
