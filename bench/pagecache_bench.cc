@@ -51,8 +51,7 @@ void ReadMisses(benchmark::State& state, const PageCorpus& file, bool through_pa
     state.SkipWithError(s.ToString().c_str());
     return;
   }
-  PoolConfig config{.page_size = kPage, .shared = true, .uuid = {}};
-  config.uuid.bytes[0] = 1;
+  PoolConfig config{.page_size = kPage, .shared = false, .uuid = {}, .keep_on_get = true};  // as a kernel-mode mount
   PoolId pool = cache.OpenPool(config).value();
   PageCache pages(cache, pool, PageCacheOptions{0, kPage, 0, put_queue_bytes});
   const PageCache::Reader reader = [&file](uint64_t first, std::span<uint8_t> out) {

@@ -56,7 +56,7 @@ Setup Make(std::unique_ptr<Backend> backend, bool shared) {
   Setup s;
   s.cache = std::make_unique<Cleancache>();
   s.backend = backend.get();
-  PoolConfig config{.page_size = 4096, .shared = shared, .uuid = {}};
+  PoolConfig config{.page_size = 4096, .shared = shared, .uuid = {}, .keep_on_get = {}};
   s.backend_pool = s.backend->OpenPool(config).value();  // a pool for the direct calls
   (void)s.cache->RegisterBackend(std::move(backend));
   s.pool = shared ? s.cache->InitSharedFs(Uuid{}) : s.cache->InitFs();

@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "cleancache/corpus.h"
+#include "cleancache/page_size.h"
 
 namespace cleancache {
 
@@ -21,11 +22,7 @@ bool IsSameFilledPage(std::span<const uint8_t> page) {
 }
 
 Status CheckCorpusPageSize(uint32_t page_size) {
-  if (page_size < 512 || page_size > 65536 || !std::has_single_bit(page_size)) {
-    return Status::InvalidArgument("page size " + std::to_string(page_size) +
-                                   " is not a power of two between 512 and 65536");
-  }
-  return Status::Ok();
+  return CheckPageSize(page_size);
 }
 
 }  // namespace cleancache

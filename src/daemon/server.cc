@@ -13,7 +13,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "daemon/frame_socket.h"
+#include "tmem/frame_socket.h"
 #include "daemon/stats_report.h"
 
 namespace cleancache::daemon {

@@ -188,7 +188,8 @@ void Session::HandleOpenPool(const Request& r, std::vector<uint8_t>* reply) {
   if ((r.pool_flags & kPoolFlagShared) != 0) {
     Uuid uuid;
     uuid.bytes = r.uuid;
-    auto shared = context_.shared_pools.Join(peer_, uuid, r.page_size, [this] { return OwnTenant(); });
+    auto shared = context_.shared_pools.Join(peer_, uuid, r.page_size, PoolFlagsKeepOnGet(r.pool_flags),
+                                             [this] { return OwnTenant(); });
     if (!shared.ok()) {
       ErrorReply(reply, r, ToWire(shared.status()), shared.status().message());
       return;
@@ -201,8 +202,11 @@ void Session::HandleOpenPool(const Request& r, std::vector<uint8_t>* reply) {
       ErrorReply(reply, r, ToWire(tenant.status()), tenant.status().message());
       return;
     }
+    // A private pool is charged to the client's own tenant, whether or not
+    // it keeps pages on get.
     PoolConfig config;
     config.page_size = r.page_size;
+    config.keep_on_get = PoolFlagsKeepOnGet(r.pool_flags);
     auto id = (*tenant)->store().OpenPool(config);
     if (!id.ok()) {
       ErrorReply(reply, r, ToWire(id.status()), id.status().message());

@@ -24,8 +24,8 @@
 #include "daemon/daemon_config.h"
 #include "daemon/governor.h"
 #include "daemon/peer_identity.h"
-#include "daemon/protocol.h"
-#include "daemon/shared_area.h"
+#include "tmem/protocol.h"
+#include "tmem/shared_area.h"
 #include "daemon/shared_pool_registry.h"
 
 namespace cleancache::daemon {

@@ -17,7 +17,7 @@ bool SharedPoolRegistry::Allowed(const DaemonConfig& config, const PeerIdentity&
 }
 
 Result<std::shared_ptr<SharedPool>> SharedPoolRegistry::Join(
-    const PeerIdentity& peer, const Uuid& uuid, uint32_t page_size,
+    const PeerIdentity& peer, const Uuid& uuid, uint32_t page_size, bool keep_on_get,
     const std::function<Result<std::shared_ptr<Tenant>>()>& creator_tenant) {
   const std::string key = uuid.ToString();
   const auto config = config_.Get();
@@ -28,9 +28,10 @@ Result<std::shared_ptr<SharedPool>> SharedPoolRegistry::Join(
     return Status::PermissionDenied("not authorised to join shared pool " + key + " (" + peer.ToString() + ")");
   }
   if (existing != nullptr) {
-    if (existing->page_size != page_size) {
-      return Status::InvalidArgument("shared pool " + key + " has page size " + std::to_string(existing->page_size));
-    }
+    const PoolConfig pool{.page_size = existing->page_size, .shared = true, .uuid = uuid,
+                          .keep_on_get = existing->keep_on_get};
+    const PoolConfig joining{.page_size = page_size, .shared = true, .uuid = uuid, .keep_on_get = keep_on_get};
+    if (Status s = CheckSharedJoin(pool, joining); !s.ok()) return s;
     ++existing->members;
     return it->second;
   }
@@ -42,6 +43,7 @@ Result<std::shared_ptr<SharedPool>> SharedPoolRegistry::Join(
   pool_config.page_size = page_size;
   pool_config.shared = true;
   pool_config.uuid = uuid;
+  pool_config.keep_on_get = keep_on_get;
   auto id = (*tenant)->store().OpenPool(pool_config);
   if (!id.ok()) return id.status();
   auto pool = std::make_shared<SharedPool>();
@@ -49,6 +51,7 @@ Result<std::shared_ptr<SharedPool>> SharedPoolRegistry::Join(
   pool->tenant = std::move(*tenant);
   pool->pool = *id;
   pool->page_size = page_size;
+  pool->keep_on_get = keep_on_get;
   pool->creator_uid = peer.uid;
   pool->members = 1;
   pools_[key] = pool;
@@ -67,6 +70,7 @@ void SharedPoolRegistry::Flush(SharedPool& pool) {
   PoolConfig pool_config;
   pool_config.page_size = pool.page_size;
   pool_config.shared = true;
+  pool_config.keep_on_get = pool.keep_on_get;
   if (auto uuid = Uuid::Parse(pool.uuid); uuid.ok()) pool_config.uuid = *uuid;
   pool.tenant->store().ClosePool(pool.pool);
   auto fresh = pool.tenant->store().OpenPool(pool_config);

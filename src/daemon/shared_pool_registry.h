@@ -34,6 +34,7 @@ struct SharedPool {
   std::shared_ptr<Tenant> tenant;
   std::atomic<BackendPoolId> pool{0};  // replaced by Flush; stale ids are harmless to a backend
   uint32_t page_size = 0;
+  bool keep_on_get = true;
   uid_t creator_uid = 0;
   uint32_t members = 0;  // guarded by the registry's mutex
 };
@@ -43,9 +44,11 @@ class SharedPoolRegistry {
   SharedPoolRegistry(const LiveConfig& config, Governor& governor) : config_(config), governor_(governor) {}
 
   // PermissionDenied when the peer may not join; InvalidArgument when the
-  // pool exists with another page size. `creator_tenant` is called (under
-  // the registry's lock) when the pool is created and charged to its creator.
+  // pool exists with another page size or get mode (keep_on_get).
+  // `creator_tenant` is called (under the registry's lock) when the pool is
+  // created and charged to its creator.
   Result<std::shared_ptr<SharedPool>> Join(const PeerIdentity& peer, const Uuid& uuid, uint32_t page_size,
+                                           bool keep_on_get,
                                            const std::function<Result<std::shared_ptr<Tenant>>()>& creator_tenant);
   // A member leaves; the last one ends the pool and its pages.
   void Leave(const std::shared_ptr<SharedPool>& pool);

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/daemon_connection.h"
+#include "tmem/daemon_connection.h"
 #include "daemon/stats_report.h"
 
 namespace cleancache::daemon {

@@ -500,6 +500,7 @@ nlohmann::json CachedFs::StatsJson() const {
   j["primary"] = primary_mode() ? nlohmann::json(options_.primary_bytes) : nlohmann::json("kernel");
   j["pool"] = {{"id", pool_},
                {"shared", info.ok() && info->shared},
+               {"keep_on_get", info.ok() && info->keep_on_get},
                {"succ_gets", pool.succ_gets},
                {"failed_gets", pool.failed_gets},
                {"puts", pool.puts},

@@ -207,13 +207,8 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
   } else if (options.primary_bytes == 0) {
     // Kernel mode: the kernel page cache is the primary and never tells us
     // when it drops a page, so a page served from cleancache must stay there
-    // (a private pool's exclusive get would force a decompress + recompress
-    // per re-read). That is a shared pool's get; this one is shared with
-    // nobody: its uuid is random and never leaves this process.
-    config.shared = true;
-    std::ifstream urandom("/dev/urandom", std::ios::binary);
-    urandom.read(reinterpret_cast<char*>(config.uuid.bytes.data()), config.uuid.bytes.size());
-    if (!urandom) return Status::IOError("cannot read /dev/urandom for the mount's pool id");
+    // (an exclusive get would force a decompress + recompress per re-read).
+    config.keep_on_get = true;
   }
   auto pool = cache.OpenPool(config);
   if (!pool.ok()) return pool.status();

@@ -122,8 +122,6 @@ struct Counters {
       multi_gets{0};
 };
 
-bool IsPowerOfTwo(uint32_t n) { return n && (n & (n - 1)) == 0; }
-
 class MemcachedBackend final : public Backend {
  public:
   MemcachedBackend(const MemcachedOptions& options, std::unique_ptr<ConnectionPool> connections)
@@ -136,19 +134,16 @@ class MemcachedBackend final : public Backend {
   std::string Name() const override { return name_; }
 
   Result<BackendPoolId> OpenPool(const PoolConfig& config) override {
-    if (!IsPowerOfTwo(config.page_size) || config.page_size < 512 || config.page_size > 65536) {
-      return Status::InvalidArgument("memcached: page size must be a power of two from 512 to 65536, got " +
-                                     std::to_string(config.page_size));
+    if (Status s = CheckPageSize(config.page_size); !s.ok()) {
+      return Status::InvalidArgument("memcached: " + s.message());
     }
     std::unique_lock lock(pools_mutex_);
     std::shared_ptr<Pool> pool;
     if (config.shared) {
       for (auto& [id, member] : pools_) {
         if (member->config.shared && member->config.uuid == config.uuid) {
-          if (member->config.page_size != config.page_size) {
-            return Status::InvalidArgument("memcached: shared pool " + config.uuid.ToString() + " has page size " +
-                                           std::to_string(member->config.page_size) + ", not " +
-                                           std::to_string(config.page_size));
+          if (Status s = CheckSharedJoin(member->config, config); !s.ok()) {
+            return Status::InvalidArgument("memcached: " + s.message());
           }
           pool = member;
           break;
@@ -200,9 +195,9 @@ class MemcachedBackend final : public Backend {
     size_t hits = 0;
     bool failed = false;
     {
-      // Private pools: the stripes make get-then-delete atomic per page.
+      // Exclusive gets: the stripes make get-then-delete atomic per page.
       std::optional<StripeLocks> stripes;
-      if (!pool->config.shared) stripes.emplace(*pool, key, first, count);
+      if (!KeepsOnGet(pool->config)) stripes.emplace(*pool, key, first, count);
       failed = !FetchAndOpen(*pool, *connection, binding, first, count, pages, hit, hits);
       // A get overlapping an invalidation of this file must not return data.
       if (hits > 0 && pool->generations.Get(key.hash()) != generation) {
@@ -212,7 +207,7 @@ class MemcachedBackend final : public Backend {
       }
       // After a failed fetch the bump below already makes every copy
       // unreachable, so only a clean fetch needs its hits deleted.
-      if (!failed && hits > 0 && !pool->config.shared) failed = !DeleteTakenPages(*connection, hit.first(count));
+      if (!failed && hits > 0 && !KeepsOnGet(pool->config)) failed = !DeleteTakenPages(*connection, hit.first(count));
     }
     if (failed) {
       // A page we could not read or remove might reappear later: forbid it.

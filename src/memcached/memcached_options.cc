@@ -144,4 +144,6 @@ Result<MemcachedOptions> MemcachedOptions::FromSpec(const BackendSpec& spec) {
   return options;
 }
 
+BackendScheme MemcachedScheme() { return OptionsScheme<MemcachedOptions, &NewMemcachedBackend>("memcached"); }
+
 }  // namespace cleancache

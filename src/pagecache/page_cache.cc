@@ -32,7 +32,7 @@ struct PageCache::Impl {
   PoolId pool;
   uint32_t page_size;
   uint64_t capacity_bytes;
-  bool shared_pool = false;
+  bool keep_on_get = false;
   std::vector<std::unique_ptr<PageCacheShard>> shards;
 
   std::atomic<uint64_t> primary_hits{0};
@@ -59,8 +59,8 @@ struct PageCache::Impl {
     // total never exceeds the capacity.
     if (capacity_pages > 0) count = std::min<uint64_t>(count, capacity_pages);
     auto info = cache.Info(pool);
-    shared_pool = info.ok() && info->shared;
-    PageCacheShard::Target target{&cache, pool, shared_pool};
+    keep_on_get = info.ok() && info->keep_on_get;
+    PageCacheShard::Target target{&cache, pool, keep_on_get};
     for (uint64_t i = 0; i < count; ++i) {
       shards.push_back(std::make_unique<PageCacheShard>(target, capacity_pages / count, page_size));
     }
@@ -86,8 +86,8 @@ struct PageCache::Impl {
   }
 
   // In shard order; reads and the feeder hold one shard lock at a time.
-  std::vector<std::unique_lock<std::mutex>> LockAllShards() {
-    std::vector<std::unique_lock<std::mutex>> locks;
+  std::vector<std::unique_lock<PageCacheShard::Mutex>> LockAllShards() {
+    std::vector<std::unique_lock<PageCacheShard::Mutex>> locks;
     locks.reserve(shards.size());
     for (auto& shard : shards) locks.emplace_back(shard->mu);
     return locks;
@@ -180,11 +180,11 @@ int PageCache::Read(const FileKey& key, uint64_t first_index, size_t count, std:
   }
 
   // With a feeder, pages read are queued for it instead of being put here.
-  // (A shared pool keeps the pages it serves: those need no put.) Their
+  // (A pool that keeps pages on get still holds those it served: they need no put.) Their
   // buffers are taken before the caller hears the data is there, so that the
   // pages already count as pending puts when it does.
   auto feeds = [&](const Miss& miss) {
-    return impl_->feeder && miss.ticket != 0 && !(miss.from_cleancache && impl_->shared_pool);
+    return impl_->feeder && miss.ticket != 0 && !(miss.from_cleancache && impl_->keep_on_get);
   };
   std::vector<std::unique_ptr<uint8_t[]>> buffers;
   if (rc == 0 && impl_->feeder) buffers = impl_->feeder->TakeBuffers(std::count_if(misses.begin(), misses.end(), feeds));

@@ -116,7 +116,7 @@ uint64_t PageCacheShard::FinishLoad(const FileKey& key, uint64_t index, uint64_t
   if (capacity_pages_ == 0) {
     // Nothing stays resident: the page is evicted on arrival, put straight
     // from the caller's buffer (no copy) under this lock like any eviction.
-    if (!(came_from_cleancache && target_.shared_pool)) {
+    if (!(came_from_cleancache && target_.keep_on_get)) {
       target_.cache->PutPage(target_.pool, key, index, data.first(page_size_));
     }
     EraseSlot(file, found);
@@ -124,7 +124,7 @@ uint64_t PageCacheShard::FinishLoad(const FileKey& key, uint64_t index, uint64_t
   }
   uint8_t* frame = frames_.Take();
   std::memcpy(frame, data.data(), page_size_);
-  lru_.push_front(Page{key, index, frame, came_from_cleancache && target_.shared_pool});
+  lru_.push_front(Page{key, index, frame, came_from_cleancache && target_.keep_on_get});
   slot->page = lru_.begin();
   slot->state = State::kResident;
   slot->ticket = 0;

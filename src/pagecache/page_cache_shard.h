@@ -19,6 +19,7 @@
 
 #include "cleancache/cleancache.hpp"
 #include "cleancache/file_key.h"
+#include "cleancache/lock_order.h"
 
 namespace cleancache {
 
@@ -50,13 +51,16 @@ class PageCacheShard {
   struct Target {
     Cleancache* cache;
     PoolId pool;
-    bool shared_pool;  // shared gets keep the page: no need to put it back
+    bool keep_on_get;  // the pool keeps pages on get: no need to put them back
   };
 
   PageCacheShard(Target target, uint64_t capacity_pages, uint32_t page_size)
       : target_(target), capacity_pages_(capacity_pages), page_size_(page_size), frames_(page_size) {}
 
-  std::mutex mu;
+  // First in the lock order (cleancache/lock_order.h): held while calling
+  // into Cleancache and its backend, never taken from below.
+  using Mutex = OrderedMutex<LockLevel::kPageCacheShard>;
+  Mutex mu;
 
   // Copies a resident page into `out` and marks it recently used.
   bool CopyIfResident(const FileKey& key, uint64_t index, std::span<uint8_t> out);
@@ -94,7 +98,7 @@ class PageCacheShard {
     FileKey key;
     uint64_t index;
     uint8_t* data;  // a frame of frames_
-    bool in_cleancache;  // an identical copy is known to be in a shared pool
+    bool in_cleancache;  // an identical copy is known to be in a keep-on-get pool
   };
   using PageList = std::list<Page>;
   enum class State : uint8_t { kLoading, kResident, kQueued, kPutting, kPuttingRevoked };

@@ -1,6 +1,6 @@
 // The backend spec parser (grammar in cleancache/backend_spec.h). Every error
 // quotes the whole spec and names the part that is wrong.
-#include "cleancache/backend_spec.h"
+#include "cleancache/spec_parser.h"
 
 #include <algorithm>
 #include <cctype>

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <string>
 
-#include "cleancache/backend_spec.h"
+#include "cleancache/spec_parser.h"
 
 namespace cleancache {
 namespace {

@@ -8,6 +8,7 @@
 #include "cleancache/tier_backend.h"
 
 #include <algorithm>
+#include <string>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -16,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cleancache/lock_order.h"
 #include "tier/demotion_queue.h"
 #include "tier/page_stripes.h"
 
@@ -29,7 +31,7 @@ using tier::PageStripes;
 struct TierPool {
   BackendPoolId local = 0;
   BackendPoolId remote = 0;
-  bool shared = false;
+  bool keep_on_get = false;  // a remote hit is promoted (else it left the remote tier)
   uint32_t page_size = 0;
   int local_handles = 1;  // tier handles that map to this local pool id
 };
@@ -73,7 +75,7 @@ class TierBackend final : public Backend, private EvictionListener {
         ++pool->local_handles;
         rejoined = true;
       } else {
-        pool = std::make_shared<TierPool>(TierPool{*local, *remote, config.shared, config.page_size, 1});
+        pool = std::make_shared<TierPool>(TierPool{*local, *remote, KeepsOnGet(config), config.page_size, 1});
         by_local_.emplace(*local, pool);
       }
       BackendPoolId id = next_pool_id_++;
@@ -138,7 +140,7 @@ class TierBackend final : public Backend, private EvictionListener {
         hit[low + i] = 1;
         ++hits;
         ++counters_.remote_hits;
-        if (pool->shared) Promote(*pool, key, first + low + i, pages.subspan((low + i) * page_size, page_size),
+        if (pool->keep_on_get) Promote(*pool, key, first + low + i, pages.subspan((low + i) * page_size, page_size),
                                   bulk_before);
       }
     }
@@ -243,6 +245,7 @@ class TierBackend final : public Backend, private EvictionListener {
 
   // EvictionListener: runs under the local tier's locks; copy and queue only.
   void OnEvict(BackendPoolId local_pool, const FileKey& key, uint64_t index, std::span<const uint8_t> page) override {
+    const LockLevelScope level(LockLevel::kEvictionListener);  // no call back into a backend from here
     const uint64_t hash = PageStripes::PageHash(key, index);
     const uint64_t stripe_sequence = stripes_.Sequence(PageStripes::StripeOf(hash));
     const uint64_t bulk_sequence = bulk_sequence_.load();
@@ -302,6 +305,34 @@ class TierBackend final : public Backend, private EvictionListener {
 std::unique_ptr<Backend> NewTierBackend(std::unique_ptr<Backend> local, std::unique_ptr<Backend> remote,
                                         const TierOptions& options) {
   return std::make_unique<TierBackend>(std::move(local), std::move(remote), options);
+}
+
+namespace {
+
+Status CheckTierShape(const BackendSpec& spec) {
+  if (spec.tiers.size() == 2) return Status::Ok();
+  return Status::InvalidArgument("backend spec '" + spec.text + "': a tier has exactly two parts (local+remote), got " +
+                                 std::to_string(spec.tiers.size()));
+}
+
+}  // namespace
+
+BackendScheme TierScheme() {
+  return BackendScheme{
+      "tier",
+      [](const BackendSpec& spec, BackendScheme::CreateFn create_part) -> Result<std::unique_ptr<Backend>> {
+        if (Status s = CheckTierShape(spec); !s.ok()) return s;
+        Result<std::unique_ptr<Backend>> local = create_part(spec.tiers[0]);
+        if (!local.ok()) return local.status();
+        Result<std::unique_ptr<Backend>> remote = create_part(spec.tiers[1]);
+        if (!remote.ok()) return remote.status();
+        return NewTierBackend(std::move(local.value()), std::move(remote.value()));
+      },
+      [](const BackendSpec& spec, BackendScheme::CheckFn check_part) -> Status {
+        if (Status s = CheckTierShape(spec); !s.ok()) return s;
+        if (Status s = check_part(spec.tiers[0]); !s.ok()) return s;
+        return check_part(spec.tiers[1]);
+      }};
 }
 
 }  // namespace cleancache

@@ -32,9 +32,9 @@ Shard::~Shard() {
 
 // ---- pools ----------------------------------------------------------------
 
-void Shard::AddPool(BackendPoolId pool, uint32_t page_size, bool shared) {
+void Shard::AddPool(BackendPoolId pool, uint32_t page_size, bool keep_on_get) {
   std::lock_guard lock(mutex_);
-  pools_.push_back(PoolState{pool, page_size, shared});
+  pools_.push_back(PoolState{pool, page_size, keep_on_get});
 }
 
 void Shard::RemovePool(BackendPoolId pool) {
@@ -300,7 +300,7 @@ bool Shard::Get(BackendPoolId pool, const FileKey& key, uint64_t index, uint8_t*
       if (en.file & kRaw) {
         ok = size == page_size;
         if (ok) std::memcpy(out, data, size);
-      } else if (!p->shared && s.sealed && s.live == size + kObjectHeaderBytes) {  // removal releases s
+      } else if (!p->keep_on_get && s.sealed && s.live == size + kObjectHeaderBytes) {  // removal releases s
         ok = size <= sizeof copy;
         if (ok) std::memcpy(copy, data, size);
         compressed = copy;
@@ -311,7 +311,7 @@ bool Shard::Get(BackendPoolId pool, const FileKey& key, uint64_t index, uint8_t*
       }
       compressed_size = size;
     }
-    if (!ok || !p->shared) {
+    if (!ok || !p->keep_on_get) {
       RemoveEntry(e);  // exclusive get, or a damaged object that must never be served
     } else {
       en.file |= kReferenced;

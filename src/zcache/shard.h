@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "cleancache/backend.h"
+#include "cleancache/lock_order.h"
 #include "zcache/page_codec.h"
 #include "zcache/segment.h"
 #include "zcache/slot_table.h"
@@ -67,7 +68,7 @@ class Shard {
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
 
-  void AddPool(BackendPoolId pool, uint32_t page_size, bool shared);
+  void AddPool(BackendPoolId pool, uint32_t page_size, bool keep_on_get);
   void RemovePool(BackendPoolId pool);  // drops its pages
 
   void Put(BackendPoolId pool, const FileKey& key, uint64_t index, const PreparedPage& page);
@@ -118,7 +119,7 @@ class Shard {
   struct PoolState {
     BackendPoolId id;
     uint32_t page_size;
-    bool shared;
+    bool keep_on_get;  // a hit leaves the entry (marked referenced) instead of removing it
     uint32_t first_file = kNil;
   };
 
@@ -155,7 +156,9 @@ class Shard {
   void MaybeGrowPageBuckets();
   void MaybeGrowFileBuckets();
 
-  std::mutex mutex_;
+  // Lock order (cleancache/lock_order.h): after a PageCache shard, before
+  // the eviction listener, which NotifyEvicted calls under this lock.
+  OrderedMutex<LockLevel::kBackendShard> mutex_;
   // Gets decompressing straight from a segment after dropping the lock.
   std::atomic<uint32_t> outside_readers_{0};
   ShardConfig config_;

@@ -28,8 +28,6 @@ constexpr unsigned kStripeShift = 6;
 constexpr uint32_t kMinSegmentBytes = 64u << 10;
 constexpr uint32_t kMinSegmentsPerShard = 4;
 
-bool ValidPageSize(uint32_t size) { return size >= 512 && size <= 65536 && std::has_single_bit(size); }
-
 class ZCache final : public Backend {
  public:
   explicit ZCache(const ZCacheOptions& options) : options_(options), codec_(options.codec, options.level) {
@@ -54,24 +52,20 @@ class ZCache final : public Backend {
   }
 
   Result<BackendPoolId> OpenPool(const PoolConfig& config) override {
-    if (!ValidPageSize(config.page_size))
-      return Status::InvalidArgument("page size " + std::to_string(config.page_size) +
-                                     " is not a power of two between 512 and 65536");
+    if (Status s = CheckPageSize(config.page_size); !s.ok()) return s;
     std::lock_guard lock(pools_mutex_);
     if (config.shared) {
       for (auto& [id, pool] : pools_) {
-        if (pool.shared && pool.uuid == config.uuid) {
-          if (pool.page_size != config.page_size)
-            return Status::InvalidArgument("shared pool " + config.uuid.ToString() + " has page size " +
-                                           std::to_string(pool.page_size));
+        if (pool.config.shared && pool.config.uuid == config.uuid) {
+          if (Status s = CheckSharedJoin(pool.config, config); !s.ok()) return s;
           ++pool.members;
           return id;
         }
       }
     }
     BackendPoolId id = next_pool_++;
-    pools_[id] = PoolRecord{config.page_size, config.shared, config.uuid, 1};
-    for (auto& s : shards_) s->AddPool(id, config.page_size, config.shared);
+    pools_[id] = PoolRecord{config, 1};
+    for (auto& s : shards_) s->AddPool(id, config.page_size, KeepsOnGet(config));
     return id;
   }
 
@@ -93,7 +87,7 @@ class ZCache final : public Backend {
   void PutPage(BackendPoolId pool, const FileKey& key, uint64_t index, std::span<const uint8_t> page) override {
     const uint32_t size = static_cast<uint32_t>(page.size());
     Shard& shard = ShardFor(pool, key, index);
-    if (!ValidPageSize(size)) return;
+    if (!IsValidPageSize(size)) return;
     uint64_t word;
     if (options_.same_filled && IsSameFilled(page.data(), size, &word)) {
       shard.Put(pool, key, index, PreparedPage{PreparedPage::Kind::kSameFilled, size, nullptr, 0, word});
@@ -184,9 +178,7 @@ class ZCache final : public Backend {
 
  private:
   struct PoolRecord {
-    uint32_t page_size;
-    bool shared;
-    Uuid uuid;
+    PoolConfig config;
     int members;
   };
 

@@ -109,4 +109,6 @@ Result<ZCacheOptions> ZCacheOptions::FromSpec(const BackendSpec& spec) {
   return o;
 }
 
+BackendScheme ZCacheScheme() { return OptionsScheme<ZCacheOptions, &NewZCache>("zcache"); }
+
 }  // namespace cleancache

@@ -12,7 +12,7 @@
 #include <span>
 #include <vector>
 
-#include "daemon/protocol.h"
+#include "tmem/protocol.h"
 
 namespace cleancache::daemon {
 

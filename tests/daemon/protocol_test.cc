@@ -1,4 +1,4 @@
-#include "daemon/protocol.h"
+#include "tmem/protocol.h"
 
 #include <gtest/gtest.h>
 
@@ -108,8 +108,11 @@ TEST(DaemonProtocol, RejectsMalformedFrames) {
   EXPECT_NE(Parse(f, &r), nullptr);
   f.clear();
   EncodeOpenPool(&f, 1, 4096, false, {});
-  f[kHeaderBytes + 4] = 2;
+  f[kHeaderBytes + 4] = 8;
   EXPECT_STREQ(Parse(f, &r), "unknown pool flags");
+  f.clear();
+  EncodeOpenPool(&f, 1, 4096, kPoolFlagKeepOnGet | kPoolFlagExclusiveGet, {});
+  EXPECT_STREQ(Parse(f, &r), "contradictory pool flags");
   f.clear();
   EncodeHello(&f, 1, 4096);
   f[kHeaderBytes + 4] = 1;
@@ -157,6 +160,26 @@ TEST(DaemonProtocol, FuzzSeedCorpusBehaves) {
   Request r;
   EXPECT_EQ(ParseRequestFrame(bytes, &r).reason, nullptr);
   EXPECT_EQ(r.count, 32u);
+}
+
+// keep_on_get travels as an explicit bit only where it differs from the
+// default (keep iff shared), so frames of clients that predate it still mean
+// what they meant.
+TEST(DaemonProtocol, PoolFlagsCarryKeepOnGet) {
+  for (bool shared : {false, true}) {
+    for (bool keep : {false, true}) {
+      const uint32_t flags = EncodePoolFlags(shared, keep);
+      EXPECT_EQ((flags & kPoolFlagShared) != 0, shared);
+      EXPECT_EQ(PoolFlagsKeepOnGet(flags), keep) << "shared " << shared << " keep " << keep;
+      std::vector<uint8_t> f;
+      EncodeOpenPool(&f, 1, 4096, flags, {});
+      Request r;
+      ASSERT_EQ(Parse(f, &r), nullptr);
+      EXPECT_EQ(PoolFlagsKeepOnGet(r.pool_flags), keep);
+    }
+  }
+  EXPECT_EQ(EncodePoolFlags(true, true), kPoolFlagShared);
+  EXPECT_EQ(EncodePoolFlags(false, false), 0u);
 }
 
 }  // namespace

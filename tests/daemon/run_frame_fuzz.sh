@@ -12,8 +12,8 @@ build=${2:-$root/build-fuzz}
 mkdir -p "$build"
 clang=$(command -v clang++-14 || command -v clang++)
 "$clang" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I "$root/include" -I "$root/src" -I "$here" \
-  "$here/frame_fuzz.cc" "$root/src/daemon/protocol.cc" -o "$build/daemon_frame_fuzz"
+  -I "$root/include/core" -I "$root/src" -I "$here" \
+  "$here/frame_fuzz.cc" "$root/src/tmem/protocol.cc" -o "$build/daemon_frame_fuzz"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp "$here/frame_corpus/"* "$work/"

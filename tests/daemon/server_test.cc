@@ -17,7 +17,7 @@
 
 #include "cleancache/backend_spec.h"
 #include "cleancache/cleancache.hpp"
-#include "daemon/daemon_connection.h"
+#include "tmem/daemon_connection.h"
 #include "daemon/stats_report.h"
 #include "daemon_harness.h"
 #include "support/workloads.h"
@@ -643,13 +643,14 @@ DaemonConfig CappedUidConfig(uint64_t cap) {
   return config;
 }
 
-// A kernel-mode mount opens a pool shared with nobody (random UUID) only so
-// that gets keep the page; it must still be its uid's tenant, under its cap.
-TEST(DaemonTenants, KeepOnGetPoolCountsAgainstItsCreatorsUidAndCap) {
+// A pool whose gets keep the page (a kernel-mode mount's) is its uid's
+// tenant, under its cap, whether it is private with keep_on_get or shared
+// with nobody (a random UUID, as mounts did before keep_on_get).
+void ExpectKeepOnGetPoolCountsAgainstItsCreatorsUidAndCap(const PoolConfig& config) {
   constexpr uint64_t kCap = 8ull << 20;
   DaemonHarness d(CappedUidConfig(kCap));
   auto client = Client(d);
-  auto pool = client->OpenPool(SharedPoolConfig("5a1d7e3c-0b9f-4e2a-8c61-3f0d9b7a2e15"));  // as random as the mount's
+  auto pool = client->OpenPool(config);
   ASSERT_TRUE(pool.ok());
   FillPool(*client, *pool, 0, 4096);  // 16 MiB of incompressible pages
   const FileKey key = FileKey::FromInode(7, 7);
@@ -669,6 +670,15 @@ TEST(DaemonTenants, KeepOnGetPoolCountsAgainstItsCreatorsUidAndCap) {
   EXPECT_GT(row["pages"].get<uint64_t>(), 0u);
   EXPECT_GT(row["evictions"].get<uint64_t>(), 0u);
   EXPECT_EQ(row["hits"], 2u);
+}
+
+TEST(DaemonTenants, KeepOnGetPrivatePoolCountsAgainstItsCreatorsUidAndCap) {
+  ExpectKeepOnGetPoolCountsAgainstItsCreatorsUidAndCap(
+      PoolConfig{.page_size = kPage, .shared = false, .uuid = {}, .keep_on_get = true});
+}
+
+TEST(DaemonTenants, KeepOnGetPoolSharedWithNobodyCountsAgainstItsCreatorsUidAndCap) {
+  ExpectKeepOnGetPoolCountsAgainstItsCreatorsUidAndCap(SharedPoolConfig("5a1d7e3c-0b9f-4e2a-8c61-3f0d9b7a2e15"));
 }
 
 // Every put is stored, evicted later or counted as dropped, also under a cap

@@ -12,10 +12,10 @@
 #include <chrono>
 #include <thread>
 
-#include "daemon/cpu_contention.h"
-#include "daemon/frame_socket.h"
-#include "daemon/protocol.h"
-#include "daemon/reply_poll.h"
+#include "tmem/cpu_contention.h"
+#include "tmem/frame_socket.h"
+#include "tmem/protocol.h"
+#include "tmem/reply_poll.h"
 
 namespace cleancache::daemon {
 namespace {

@@ -87,6 +87,40 @@ TEST_P(BackendContractTest, GetOnSharedPoolLeavesThePage) {
   ExpectHit(pool, kFile, 0, page);
 }
 
+// keep_on_get is its own property: a private pool may keep pages on get and a
+// shared pool may have exclusive gets; unset, it follows `shared` (Linux).
+TEST_P(BackendContractTest, KeepOnGetIsItsOwnPoolProperty) {
+  const PoolId keeping =
+      cache_->OpenPool(PoolConfig{.page_size = 4096, .shared = false, .uuid = {}, .keep_on_get = true}).value();
+  const PoolId exclusive =
+      cache_->OpenPool(PoolConfig{.page_size = 4096, .shared = true, .uuid = MakeUuid(9), .keep_on_get = false})
+          .value();
+  EXPECT_TRUE(cache_->Info(keeping)->keep_on_get);
+  EXPECT_FALSE(cache_->Info(keeping)->shared);
+  EXPECT_FALSE(cache_->Info(exclusive)->keep_on_get);
+  EXPECT_TRUE(cache_->Info(exclusive)->shared);
+  EXPECT_FALSE(cache_->Info(cache_->InitFs())->keep_on_get);
+  EXPECT_TRUE(cache_->Info(cache_->InitSharedFs(MakeUuid(10)))->keep_on_get);
+
+  const auto page = Page(1, 0, 1);
+  cache_->PutPage(keeping, kFile, 0, page);
+  ExpectHit(keeping, kFile, 0, page);
+  ExpectHit(keeping, kFile, 0, page);  // still there
+  ExpectHit(keeping, kFile, 0, page);
+  cache_->InvalidatePage(keeping, kFile, 0);
+  ExpectMiss(keeping, kFile, 0);
+
+  cache_->PutPage(exclusive, kFile, 0, page);
+  ExpectHit(exclusive, kFile, 0, page);
+  ExpectMiss(exclusive, kFile, 0);  // the first get took it
+
+  // Members of a shared pool agree with its creator on the get mode.
+  auto other_mode =
+      cache_->OpenPool(PoolConfig{.page_size = 4096, .shared = true, .uuid = MakeUuid(9), .keep_on_get = true});
+  ASSERT_FALSE(other_mode.ok());
+  EXPECT_EQ(other_mode.status().code(), Status::Code::kInvalidArgument) << other_mode.status().ToString();
+}
+
 TEST_P(BackendContractTest, PutPutGetNeverReturnsTheOldCopy) {
   for (bool shared : {false, true}) {
     const PoolId pool = shared ? cache_->InitSharedFs(MakeUuid(2)) : cache_->InitFs();
@@ -268,7 +302,7 @@ TEST_P(BackendContractTest, BadPageSizesAreRefused) {
     SCOPED_TRACE(size);
     EXPECT_EQ(cache_->InitFs(size), kNoPool);
     EXPECT_EQ(cache_->InitSharedFs(MakeUuid(9), size), kNoPool);
-    auto refused = cache_->OpenPool(PoolConfig{.page_size = size, .shared = false, .uuid = {}});
+    auto refused = cache_->OpenPool(PoolConfig{.page_size = size, .shared = false, .uuid = {}, .keep_on_get = {}});
     ASSERT_FALSE(refused.ok());
     EXPECT_EQ(refused.status().code(), Status::Code::kInvalidArgument);
     EXPECT_NE(refused.status().message().find(std::to_string(size)), std::string::npos)

@@ -1,4 +1,4 @@
-// The backend contract suite (REFERENCE §2), run through a Cleancache
+// The backend contract suite (docs/CONTRACT.md), run through a Cleancache
 // instance with the backend under test registered. Reusable: to run it
 // against your backend, link `cleancache_contract_suite` and add one line,
 //

@@ -13,16 +13,15 @@ MapBackend::Store* MapBackend::Find(BackendPoolId handle) {
 Result<BackendPoolId> MapBackend::OpenPool(const PoolConfig& config) {
   std::lock_guard lock(mutex_);
   if (refuse_pools_) return Status::PermissionDenied("map-test-double: refusing pools (test hook)");
-  if (!std::has_single_bit(config.page_size) || config.page_size < 512 || config.page_size > 65536) {
+  if (!IsValidPageSize(config.page_size)) {
     return Status::InvalidArgument("map-test-double: bad page size " + std::to_string(config.page_size));
   }
   uint64_t store_id = 0;
   if (config.shared) {
     for (auto& [id, store] : stores_) {
       if (store.config.shared && store.config.uuid == config.uuid) {
-        if (store.config.page_size != config.page_size) {
-          return Status::InvalidArgument("map-test-double: shared pool " + config.uuid.ToString() +
-                                         " has another page size");
+        if (Status s = CheckSharedJoin(store.config, config); !s.ok()) {
+          return Status::InvalidArgument("map-test-double: " + s.message());
         }
         store_id = id;
       }
@@ -56,7 +55,7 @@ bool MapBackend::GetPage(BackendPoolId pool, const FileKey& key, uint64_t index,
   auto found = file->second.find(index);
   if (found == file->second.end()) return false;
   std::copy(found->second.begin(), found->second.end(), page.begin());
-  if (!store->config.shared && flaw_ != Flaw::kNonExclusiveGets) {
+  if (!KeepsOnGet(store->config) && flaw_ != Flaw::kNonExclusiveGets) {
     file->second.erase(found);
     if (file->second.empty()) store->files.erase(file);
   }
