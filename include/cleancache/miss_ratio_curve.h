@@ -52,12 +52,13 @@ struct MissRatioCurveOptions {
   // Starting rate; 1.0 tracks every page until max_samples are tracked
   // (exact while the footprint fits).
   double initial_rate = 1.0;
-  // Added to every page's size on the byte axis (zcache: 32-byte entry +
-  // 6-byte object header, docs/MRC.md).
+  // Added to every page's size on the byte axis (zcache: 44 B, see
+  // src/mrc/trace_replay.h).
   uint32_t page_overhead_bytes = 0;
 
-  // Budget per tracked page used by ForCapacity: measured ~70-90 B (table
-  // node + bucket, heap slot, two Fenwick slots), rounded up to 128.
+  // Budget per tracked page used by ForCapacity: 80-88 B as MemoryBytes()
+  // counts it (32 B table node + 8-16 B bucket, 8 B heap slot, 2 x 16 B
+  // Fenwick slots), rounded up to 128.
   static constexpr uint64_t kBytesPerSample = 128;
   // Histograms grow with the largest distance seen; reserved out of the
   // budget: 2 histograms x 64 buckets per power of two x 8 B x 40 powers of
@@ -66,7 +67,10 @@ struct MissRatioCurveOptions {
   // Options whose MemoryBytes() stays <= memory_share x capacity_bytes:
   // max_samples = (share x capacity - histogram reserve) / 128, at least 16
   // (so at 1% the bound holds from an 8 MiB cache up: 335 samples there;
-  // 256 MiB: 20,651).
+  // 256 MiB: 20,651). initial_rate = max_samples / (4 x capacity / 4 KiB),
+  // ~0.08 at 1%: the sample set is full only once the footprint passes 4x
+  // the capacity in uncompressed pages, and a footprint below it costs 8% of
+  // accesses the sampled path, not all of them (bench/mrc).
   static MissRatioCurveOptions ForCapacity(uint64_t capacity_bytes, double memory_share = 0.01);
 };
 

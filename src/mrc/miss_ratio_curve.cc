@@ -1,6 +1,9 @@
 // SHARDS over an exact LRU stack of the sampled pages (see the header).
 #include "cleancache/miss_ratio_curve.h"
 
+// XXH3 compiled into this file: the page hash is on every access's path, and
+// an inlined XXH3 of 8 bytes avoids a call into the shared library.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include <algorithm>
@@ -41,47 +44,54 @@ double RateOf(uint64_t threshold) { return std::ldexp(static_cast<double>(thresh
 // Bytes the allocator hands out for a request: 16-byte chunks, 8-byte header.
 uint64_t Chunk(uint64_t request) { return (request + 8 + 15) / 16 * 16; }
 
-// Fenwick tree over logical times 1..n holding (pages, bytes) per time.
+// Fenwick tree over logical times 1..size() holding (pages, bytes) per time,
+// the two sums side by side so a step touches one 16-byte slot. Its logical
+// size is set at each rebuild, within the slots allocated up front.
 class TimeTree {
  public:
-  explicit TimeTree(size_t n) : count_(n + 1, 0), bytes_(n + 1, 0) {}
-  size_t size() const { return count_.size() - 1; }
-  void Add(size_t t, int32_t count, int64_t bytes) {
-    for (; t < count_.size(); t += t & (~t + 1)) {
-      count_[t] += count;
-      bytes_[t] += bytes;
+  explicit TimeTree(size_t capacity) : slots_(capacity + 1), size_(std::min<size_t>(capacity, kMinSize)) {}
+  size_t size() const { return size_; }
+  void Add(size_t t, int64_t count, int64_t bytes) {
+    for (; t <= size_; t += t & (~t + 1)) {
+      slots_[t].count += count;
+      slots_[t].bytes += bytes;
     }
   }
-  // Sums over times 1..t.
+  // Sums over times 1..t: (pages, bytes).
   std::pair<int64_t, int64_t> Prefix(size_t t) const {
     int64_t c = 0, b = 0;
     for (; t > 0; t -= t & (~t + 1)) {
-      c += count_[t];
-      b += bytes_[t];
+      c += slots_[t].count;
+      b += slots_[t].bytes;
     }
     return {c, b};
   }
-  // Rebuild in O(n) from one (count, bytes) per time, times 1..k.
+  // A tree of logical size min(capacity, 2 x k + kMinSize) holding one page
+  // per time 1..k of the given sizes, in O(size).
   void Rebuild(const std::vector<int64_t>& bytes_by_time) {
-    std::fill(count_.begin(), count_.end(), 0);
-    std::fill(bytes_.begin(), bytes_.end(), 0);
-    for (size_t t = 1; t < bytes_by_time.size(); ++t) {
-      count_[t] += 1;
-      bytes_[t] += bytes_by_time[t];
-    }
-    for (size_t t = 1; t < count_.size(); ++t) {
+    const size_t k = bytes_by_time.size() - 1;
+    size_ = std::min(slots_.size() - 1, 2 * k + kMinSize);
+    std::fill(slots_.begin(), slots_.begin() + static_cast<ptrdiff_t>(size_ + 1), Slot{});
+    for (size_t t = 1; t <= k; ++t) slots_[t] = {1, bytes_by_time[t]};
+    for (size_t t = 1; t <= size_; ++t) {
       const size_t parent = t + (t & (~t + 1));
-      if (parent < count_.size()) {
-        count_[parent] += count_[t];
-        bytes_[parent] += bytes_[t];
+      if (parent <= size_) {
+        slots_[parent].count += slots_[t].count;
+        slots_[parent].bytes += slots_[t].bytes;
       }
     }
   }
-  uint64_t MemoryBytes() const { return count_.capacity() * sizeof(int32_t) + bytes_.capacity() * sizeof(int64_t); }
+  uint64_t MemoryBytes() const { return slots_.capacity() * sizeof(Slot); }
 
  private:
-  std::vector<int32_t> count_;
-  std::vector<int64_t> bytes_;
+  // Times handed out between renumberings beyond the live pages' count.
+  static constexpr size_t kMinSize = 1024;
+  struct Slot {
+    int64_t count = 0;
+    int64_t bytes = 0;
+  };
+  std::vector<Slot> slots_;
+  size_t size_;
 };
 
 void AddToHistogram(std::vector<double>& histogram, uint64_t distance, double weight) {
@@ -110,6 +120,10 @@ MissRatioCurveOptions MissRatioCurveOptions::ForCapacity(uint64_t capacity_bytes
   MissRatioCurveOptions options;
   const double budget = static_cast<double>(capacity_bytes) * memory_share - kHistogramReserveBytes;
   options.max_samples = budget <= 16.0 * kBytesPerSample ? 16 : static_cast<uint64_t>(budget / kBytesPerSample);
+  // The rate at which max_samples covers 4 x the capacity in 4 KiB pages
+  // (0.08 at 1%): the set fills only for footprints past that.
+  const double covered_pages = 4.0 * static_cast<double>(capacity_bytes) / 4096;
+  options.initial_rate = std::min(1.0, static_cast<double>(options.max_samples) / covered_pages);
   return options;
 }
 
@@ -128,12 +142,17 @@ struct MissRatioCurve::State {
   };
   explicit State(const MissRatioCurveOptions& o)
       : options(o), max_samples(std::max<uint64_t>(o.max_samples, 16)), tree(2 * max_samples) {
-    table.reserve(max_samples + 1);
+    // The table grows with the pages tracked (its buckets stay near them in
+    // cache); the heap's capacity is fixed, its fill triggers a rebuild.
     heap.reserve(max_samples + 16);
   }
 
-  // Renumbers the live pages 1..n in time order when the clock reaches the
-  // tree's end: O(s log s) once per >= s accesses.
+  // Renumbers the live pages 1..s in time order when the clock reaches the
+  // tree's logical size, min(2 x max_samples, 2 x s + 1024) as of the last
+  // renumbering: O(s log s) once per >= s sampled accesses, and the tree's
+  // live part stays ~2 x s slots (5,000 pages tracked: 160 KiB, in L2)
+  // however large max_samples.
+  bool DueForCompaction() const { return now >= tree.size(); }
   void Compact() {
     std::vector<std::pair<uint32_t, uint64_t>> by_time;  // (time, hash)
     by_time.reserve(table.size());
@@ -203,30 +222,31 @@ void MissRatioCurve::Sampled(uint64_t page_hash, uint32_t bytes, bool counted) {
   State& s = *state_;
   std::lock_guard lock(s.mutex);
   if (page_hash > s.threshold) return;  // the threshold fell since the caller looked
+  if (s.DueForCompaction()) s.Compact();
   const uint32_t size = bytes + s.options.page_overhead_bytes;
   const double rate = RateOf(s.threshold);
   const double weight = 1.0 / rate;
-  auto it = s.table.find(page_hash);
   if (counted) {
     s.counts.weight_ += weight;
     ++s.counts.sampled_accesses_;
   }
-  if (it != s.table.end()) {
+  auto [it, inserted] = s.table.try_emplace(page_hash, State::Entry{0, 0});
+  State::Entry& entry = it->second;
+  if (!inserted) {
     if (counted) {
-      const auto [pages_before, bytes_before] = s.tree.Prefix(it->second.time - 1);
+      const auto [pages_before, bytes_before] = s.tree.Prefix(entry.time - 1);
       const auto pages = static_cast<double>(static_cast<int64_t>(s.table.size()) - pages_before);
       const auto stack_bytes = static_cast<double>(s.live_bytes - bytes_before);
       AddToHistogram(s.counts.by_pages_, static_cast<uint64_t>(std::ceil(pages / rate)), weight);
       AddToHistogram(s.counts.by_bytes_, static_cast<uint64_t>(std::ceil(stack_bytes / rate)), weight);
     }
-    s.Remove(it);
+    s.tree.Add(entry.time, -1, -static_cast<int64_t>(entry.bytes));
+    s.live_bytes -= entry.bytes;
   } else {
     s.PushHash(page_hash);
   }
-  if (s.now == s.tree.size()) s.Compact();
-  ++s.now;
-  s.table.emplace(page_hash, State::Entry{s.now, size});
-  s.tree.Add(s.now, 1, size);
+  entry = {++s.now, size};  // the top of the stack
+  s.tree.Add(entry.time, 1, size);
   s.live_bytes += size;
   if (s.table.size() > s.max_samples) {
     s.threshold = s.EvictLargest();

@@ -49,17 +49,21 @@ TEST(TraceReplayTest, PutsAndInvalidationsAreReplayed) {
     r.op = op;
     trace.records.push_back(r);
   };
-  add(TraceOp::kPut, 1);         // put without a read
-  add(TraceOp::kGet, 1);         // hit
-  add(TraceOp::kInvalidate, 1);  // gone
-  add(TraceOp::kGet, 1);         // miss, put
-  add(TraceOp::kGet, 1);         // hit
+  // 1,000 pages (the curve samples ~8% of them), each:
+  for (uint64_t page = 0; page < 1000; ++page) {
+    add(TraceOp::kPut, page);         // put without a read
+    add(TraceOp::kGet, page);         // hit
+    add(TraceOp::kInvalidate, page);  // gone
+    add(TraceOp::kGet, page);         // miss, put
+    add(TraceOp::kGet, page);         // hit
+  }
   ReplayOptions options;
   options.capacities = {4 << 20};
   auto report = ReplayTrace(trace, options);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
-  EXPECT_EQ(report->points[0].reads, 3u);
-  EXPECT_EQ(report->points[0].hits, 2u);
+  EXPECT_EQ(report->points[0].reads, 3000u);
+  EXPECT_EQ(report->points[0].hits, 2000u);
+  EXPECT_GT(report->curve.sampled_accesses(), 0u);
   EXPECT_NEAR(report->points[0].predicted, 2.0 / 3, 1e-9);
 }
 
