@@ -113,7 +113,14 @@ class MissRatioCurve {
     // `points` sizes spaced geometrically from `smallest` to `largest`.
     std::vector<MissRatioPoint> PagesCurve(uint64_t smallest, uint64_t largest, int points) const;
     std::vector<MissRatioPoint> BytesCurve(uint64_t smallest, uint64_t largest, int points) const;
-    double accesses() const { return weight_; }           // estimated reads of the whole trace
+    // SHARDS_adj (the paper's section 3.3): given the true number of reads
+    // the curve was fed (callers that count them anyway: the shim per pool,
+    // a replay), the difference from the sampled estimate is put in the
+    // smallest distance, so a hot page that happens to be sampled (or
+    // missed) does not tilt the whole curve. Measured in docs/MRC.md: Zipf
+    // 0.8 error 0.038 -> below 0.01 at 32 MiB.
+    Snapshot Adjusted(uint64_t accesses) const;
+    double accesses() const { return weight_ + adjustment_; }  // estimated reads of the whole trace
     uint64_t sampled_accesses() const { return sampled_accesses_; }
     uint64_t samples() const { return samples_; }         // pages tracked now
     double sampling_rate() const { return rate_; }
@@ -123,6 +130,7 @@ class MissRatioCurve {
     double HitRatio(const std::vector<double>& histogram, uint64_t size) const;
     std::vector<double> by_pages_, by_bytes_;  // weight per distance bucket
     double weight_ = 0;                        // every counted access, cold misses included
+    double adjustment_ = 0;                    // SHARDS_adj: reads at distance 1 (may be < 0)
     uint64_t sampled_accesses_ = 0;
     uint64_t samples_ = 0;
     double rate_ = 1;

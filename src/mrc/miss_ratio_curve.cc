@@ -283,9 +283,16 @@ uint64_t MissRatioCurve::MemoryBytes() const {
          (s.counts.by_pages_.capacity() + s.counts.by_bytes_.capacity()) * sizeof(double) + sizeof(State);
 }
 
+MissRatioCurve::Snapshot MissRatioCurve::Snapshot::Adjusted(uint64_t accesses) const {
+  Snapshot out = *this;
+  out.adjustment_ = weight_ > 0 ? static_cast<double>(accesses) - weight_ : 0;
+  return out;
+}
+
 double MissRatioCurve::Snapshot::HitRatio(const std::vector<double>& histogram, uint64_t size) const {
-  if (weight_ <= 0) return 0;
-  double hits = 0;
+  const double total = weight_ + adjustment_;
+  if (weight_ <= 0 || total <= 0) return 0;
+  double hits = size >= 1 ? adjustment_ : 0;
   for (size_t i = 0; i < histogram.size(); ++i) {
     const auto [lower, upper] = BucketRange(i);
     if (lower > size) break;
@@ -295,7 +302,7 @@ double MissRatioCurve::Snapshot::HitRatio(const std::vector<double>& histogram, 
       hits += histogram[i] * static_cast<double>(size - lower + 1) / static_cast<double>(upper - lower);
     }
   }
-  return std::min(1.0, hits / weight_);
+  return std::clamp(hits / total, 0.0, 1.0);
 }
 
 std::vector<MissRatioPoint> MissRatioCurve::Snapshot::PagesCurve(uint64_t smallest, uint64_t largest,

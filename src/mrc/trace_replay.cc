@@ -101,6 +101,7 @@ Result<ReplayReport> ReplayTrace(const PageTrace& trace, const ReplayOptions& op
   MissRatioCurveOptions curve_options = MissRatioCurveOptions::ForCapacity(largest, options.curve_memory_share);
   const bool zcache = ParseBackendSpec(options.backend)->scheme == "zcache";
   curve_options.page_overhead_bytes = zcache ? kZcachePageOverhead : 0;
+  if (options.curve_initial_rate > 0) curve_options.initial_rate = options.curve_initial_rate;
   MissRatioCurve curve(curve_options);
 
   ReplayReport report;
@@ -165,7 +166,7 @@ Result<ReplayReport> ReplayTrace(const PageTrace& trace, const ReplayOptions& op
     report.reads = point.reads;
     report.points.push_back(point);
   }
-  report.curve = curve.Curve();
+  report.curve = curve.Curve().Adjusted(report.points.front().reads);
   for (ReplayPoint& p : report.points) p.predicted = report.curve.HitRatioAtBytes(p.usable_bytes);
   report.curve_max_samples = curve.max_samples();
   report.curve_memory_bytes = curve.MemoryBytes();

@@ -134,8 +134,9 @@ TEST(MissRatioCurveTest, MatchesExactLruAtFullRate) {
   }
 }
 
-// Sampled (SHARDS with 2,000 pages tracked of 100,000: rate ~2%): within
-// 0.03 absolute, the target, in pages and in bytes.
+// Sampled (SHARDS with 2,000 pages tracked of 100,000: rate ~2%, with
+// SHARDS_adj from the true read count): within 0.03 absolute, the issue's
+// target, in bytes.
 TEST(MissRatioCurveTest, SampledMatchesExactLruWithinThreeHundredths) {
   constexpr uint64_t kPages = 100000, kAccesses = 1000000;
   MissRatioCurveOptions options;
@@ -144,7 +145,8 @@ TEST(MissRatioCurveTest, SampledMatchesExactLruWithinThreeHundredths) {
     const auto trace = zipf ? ZipfTrace(kPages, kAccesses, 11, true) : UniformTrace(kPages, kAccesses, 11, true);
     MissRatioCurve curve(options);
     for (const Access& a : trace) curve.Access(Hash(a.page), a.bytes);
-    const auto snapshot = curve.Curve();
+    const auto snapshot = curve.Curve().Adjusted(kAccesses);
+    EXPECT_DOUBLE_EQ(snapshot.accesses(), static_cast<double>(kAccesses));
     EXPECT_LT(snapshot.sampling_rate(), 0.05);
     EXPECT_LE(snapshot.samples(), options.max_samples);
     for (double share : {0.05, 0.2, 0.5, 0.8}) {
@@ -178,6 +180,20 @@ TEST(MissRatioCurveTest, InvalidatedPageMissesColdAndTouchDoesNotCount) {
   EXPECT_EQ(snapshot.sampled_accesses(), 2u);
   EXPECT_DOUBLE_EQ(snapshot.HitRatioAtPages(1), 0.5);
   EXPECT_DOUBLE_EQ(snapshot.HitRatioAtPages(1000), 0.5);
+}
+
+TEST(MissRatioCurveTest, AdjustmentMovesTheSmallestDistance) {
+  MissRatioCurve curve(Exact(16));
+  for (int i = 0; i < 10; ++i) curve.Access(Hash(1), 100);  // 1 cold miss, 9 hits at distance 1
+  const auto raw = curve.Curve();
+  EXPECT_DOUBLE_EQ(raw.HitRatioAtPages(1), 0.9);
+  // 20 reads in truth: the 10 unaccounted-for count as hits at distance 1.
+  EXPECT_DOUBLE_EQ(raw.Adjusted(20).HitRatioAtPages(1), 19.0 / 20);
+  EXPECT_DOUBLE_EQ(raw.Adjusted(20).HitRatioAtPages(0), 0.0);
+  EXPECT_DOUBLE_EQ(raw.Adjusted(20).accesses(), 20.0);
+  // 5 in truth: 5 of the sampled hits were over-counted.
+  EXPECT_DOUBLE_EQ(raw.Adjusted(5).HitRatioAtBytes(1000), 4.0 / 5);
+  EXPECT_DOUBLE_EQ(raw.Adjusted(10).HitRatioAtPages(1), 0.9);
 }
 
 TEST(MissRatioCurveTest, EmptyCurveIsZero) {
