@@ -60,18 +60,19 @@ std::vector<uint64_t> ParseCapacities(const std::string& text) {
   return out;
 }
 
-void PrintText(const std::string& source, const ReplayReport& r) {
+void PrintText(const std::string& source, const std::string& spec, const ReplayReport& r) {
   std::printf("trace      %s: %llu records, %llu reads\n", source.c_str(), static_cast<unsigned long long>(r.records),
               static_cast<unsigned long long>(r.reads));
-  std::printf("backend    %s, one fresh per capacity\n", r.backend_name.c_str());
+  std::printf("backend    %s, a fresh one per capacity (first: %s)\n", spec.c_str(), r.backend_name.c_str());
   std::printf("curve      SHARDS: %llu pages tracked (at most %llu), sampling rate %.4g, %s of memory; "
               "%.0f B per page read\n",
               static_cast<unsigned long long>(r.curve.samples()), static_cast<unsigned long long>(r.curve_max_samples),
               r.curve.sampling_rate(), FormatSize(r.curve_memory_bytes).c_str(), r.mean_page_bytes);
-  std::printf("%-12s %10s %10s %10s %10s\n", "capacity", "measured", "predicted", "error", "evictions");
+  std::printf("%-12s %12s %10s %10s %10s %10s\n", "capacity", "for pages", "measured", "predicted", "error", "evictions");
   for (const auto& p : r.points) {
-    std::printf("%-12s %10.4f %10.4f %+10.4f %10llu\n", FormatSize(p.capacity_bytes).c_str(), p.measured, p.predicted,
-                p.predicted - p.measured, static_cast<unsigned long long>(p.stats.evictions));
+    std::printf("%-12s %12s %10.4f %10.4f %+10.4f %10llu\n", FormatSize(p.capacity_bytes).c_str(),
+                FormatSize(p.usable_bytes).c_str(), p.measured, p.predicted, p.predicted - p.measured,
+                static_cast<unsigned long long>(p.stats.evictions));
   }
 }
 
@@ -90,6 +91,7 @@ nlohmann::ordered_json ToJson(const std::string& source, const ReplayReport& r, 
   nlohmann::ordered_json points = nlohmann::json::array();
   for (const auto& p : r.points) {
     points.push_back({{"capacity_bytes", p.capacity_bytes},
+                      {"usable_bytes", p.usable_bytes},
                       {"reads", p.reads},
                       {"hits", p.hits},
                       {"measured_hit_ratio", p.measured},
@@ -132,8 +134,9 @@ std::string DrawChart(const std::string& png, const std::string& title, const Re
     script << "set terminal pngcairo size 900,560\nset output " << Quoted(png) << "\n"
            << "set title " << Quoted(title) << " noenhanced\nset logscale x 2\nset xlabel 'capacity (MiB of real memory)'\n"
            << "set ylabel 'hit ratio'\nset yrange [0:1]\nset key bottom right\nset grid\n"
-           << "plot '" << dir << "/curve.dat' using 1:2 with lines lw 2 title 'curve (SHARDS)', '" << dir
-           << "/points.dat' using 1:2 with points pt 7 ps 1.5 title 'measured replay'\n";
+           << "plot '" << dir << "/curve.dat' using 1:2 with lines lw 2 title 'curve (SHARDS; x = bytes for pages)', '"
+           << dir << "/points.dat' using 1:2 with points pt 7 ps 1.5 title 'measured replay', '" << dir
+           << "/points.dat' using 1:3 with points pt 6 ps 2 title 'predicted (curve at the bytes for pages)'\n";
   }
   const int rc = std::system(("gnuplot '" + dir + "/chart.gp' 2>'" + dir + "/err'").c_str());
   std::string error;
@@ -200,10 +203,10 @@ void RunReplay(const ReplayArgs& args) {
   if (args.json) {
     std::printf("%s\n", ToJson(source, *report, smallest, largest).dump(2).c_str());
   } else {
-    PrintText(source, *report);
+    PrintText(source, args.backend, *report);
   }
   if (!args.png.empty()) {
-    const std::string error = DrawChart(args.png, source + " on " + report->backend_name, *report, smallest, largest);
+    const std::string error = DrawChart(args.png, source + " on " + args.backend, *report, smallest, largest);
     if (!error.empty()) Fail(kExitFailure, error);
   }
 }

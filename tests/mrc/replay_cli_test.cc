@@ -25,9 +25,9 @@ class ReplayCliTest : public ::testing::Test {
   }
   // Runs `cleancache replay ARGS` through the shell; returns the exit code,
   // with stdout in out_ and stderr in err_.
-  int Replay(const std::string& args) {
-    const std::string command = std::string(CLEANCACHE_CLI_PATH) + " replay " + args + " >" + dir_ + "/out 2>" +
-                                dir_ + "/err </dev/null";
+  int Replay(const std::string& args, const std::string& environment = "") {
+    const std::string command = environment + " " + CLEANCACHE_CLI_PATH + " replay " + args + " >" + dir_ +
+                                "/out 2>" + dir_ + "/err </dev/null";
     const int status = std::system(command.c_str());
     out_ = Slurp(dir_ + "/out");
     err_ = Slurp(dir_ + "/err");
@@ -64,6 +64,18 @@ TEST_F(ReplayCliTest, SavedTraceReplaysToTheSameFigures) {
   ASSERT_EQ(Replay(dir_ + "/t --capacities 4M,8M --json"), 0) << err_;
   const auto replayed = nlohmann::json::parse(out_);
   EXPECT_EQ(replayed["capacities"], generated["capacities"]);
+}
+
+TEST_F(ReplayCliTest, DrawsAChartOrSaysWhyNot) {
+  if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
+    ASSERT_EQ(Replay(std::string(kSmall) + " --png " + dir_ + "/chart.png"), 0) << err_;
+    EXPECT_GT(std::filesystem::file_size(dir_ + "/chart.png"), 1000u);
+  }
+  // Without gnuplot the table is still printed; the missing chart is a runtime failure.
+  ASSERT_EQ(Replay(std::string(kSmall) + " --png " + dir_ + "/none.png", "PATH=/nonexistent"), 1);
+  EXPECT_NE(out_.find("predicted"), std::string::npos) << out_;
+  EXPECT_NE(err_.find("gnuplot is not installed"), std::string::npos) << err_;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/none.png"));
 }
 
 TEST_F(ReplayCliTest, BadInputExitsTwo) {
