@@ -7,7 +7,7 @@
 // steady state of a long-running cache, not the first minutes in which the
 // sample set fills. Curves:
 //   default:  ForCapacity(1 GiB), zcache_bench's capacity: the rate stays at
-//             its initial 0.08 (the corpus is far below 4 x 1 GiB), so 8% of
+//             its initial 0.04 (the corpus is far below 8 x 1 GiB), so 4% of
 //             calls take the sampled path;
 //   all:      rate 1.0, every call sampled (the exact mode the tests use): the
 //             upper bound of the cost, for reference.

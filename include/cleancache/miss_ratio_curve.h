@@ -67,10 +67,11 @@ struct MissRatioCurveOptions {
   // Options whose MemoryBytes() stays <= memory_share x capacity_bytes:
   // max_samples = (share x capacity - histogram reserve) / 128, at least 16
   // (so at 1% the bound holds from an 8 MiB cache up: 335 samples there;
-  // 256 MiB: 20,651). initial_rate = max_samples / (4 x capacity / 4 KiB),
-  // ~0.08 at 1%: the sample set is full only once the footprint passes 4x
-  // the capacity in uncompressed pages, and a footprint below it costs 8% of
-  // accesses the sampled path, not all of them (bench/mrc).
+  // 256 MiB: 20,651). initial_rate = max_samples / (8 x capacity / 4 KiB),
+  // ~0.04 at 1%: the sample set is full only once the footprint passes 8x
+  // the capacity in uncompressed pages, and a smaller footprint sends 4% of
+  // accesses down the sampled path, not all of them (bench/mrc: 0.08 cost a
+  // zcache get 2.4-4.9%, docs/MRC.md).
   static MissRatioCurveOptions ForCapacity(uint64_t capacity_bytes, double memory_share = 0.01);
 };
 

@@ -120,9 +120,9 @@ MissRatioCurveOptions MissRatioCurveOptions::ForCapacity(uint64_t capacity_bytes
   MissRatioCurveOptions options;
   const double budget = static_cast<double>(capacity_bytes) * memory_share - kHistogramReserveBytes;
   options.max_samples = budget <= 16.0 * kBytesPerSample ? 16 : static_cast<uint64_t>(budget / kBytesPerSample);
-  // The rate at which max_samples covers 4 x the capacity in 4 KiB pages
-  // (0.08 at 1%): the set fills only for footprints past that.
-  const double covered_pages = 4.0 * static_cast<double>(capacity_bytes) / 4096;
+  // The rate at which max_samples covers 8 x the capacity in 4 KiB pages
+  // (0.04 at 1%): the set fills only for footprints past that.
+  const double covered_pages = 8.0 * static_cast<double>(capacity_bytes) / 4096;
   options.initial_rate = std::min(1.0, static_cast<double>(options.max_samples) / covered_pages);
   return options;
 }

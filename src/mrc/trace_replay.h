@@ -53,7 +53,7 @@ struct ReplayOptions {
   uint64_t distinct_contents = 4096;
   uint64_t seed = 1;
   double curve_memory_share = 0.01;
-  double curve_initial_rate = 0;  // 0: ForCapacity's (0.08); 1: exact while the footprint fits
+  double curve_initial_rate = 0;  // 0: ForCapacity's (0.04); 1: exact while the footprint fits
   // (capacity index, records done, records in all), about 10 times a second.
   std::function<void(size_t, uint64_t, uint64_t)> progress;
 };
