@@ -3,27 +3,20 @@
 #include "cleancache/page_trace.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include "corpus/temp_tree.h"
 
 namespace cleancache {
 namespace {
 
 class PageTraceTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "cleancache-trace-XXXXXX").string();
-    dir_ = mkdtemp(pattern.data());
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
-  void WriteText(const std::string& name, const std::string& text) const { std::ofstream(Path(name)) << text; }
+  std::string Path(const std::string& name) const { return dir_.root() + "/" + name; }
+  void WriteText(const std::string& name, const std::string& text) const { dir_.Write(name, text); }
   // Overwrites `bytes` at `offset` of a file.
   void Patch(const std::string& path, size_t offset, const std::string& bytes) const {
     std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
@@ -44,7 +37,7 @@ class PageTraceTest : public ::testing::Test {
     }
     return trace;
   }
-  std::string dir_;
+  testing::TempTree dir_;
 };
 
 TEST_F(PageTraceTest, RoundTripsEveryField) {

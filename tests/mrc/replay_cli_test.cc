@@ -2,7 +2,6 @@
 // back, and the exit codes of bad input (2).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -11,18 +10,12 @@
 #include <sstream>
 #include <string>
 
+#include "corpus/temp_tree.h"
+
 namespace {
 
 class ReplayCliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "cleancache-replay-XXXXXX").string();
-    dir_ = mkdtemp(pattern.data());
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
   // Runs `cleancache replay ARGS` through the shell; returns the exit code,
   // with stdout in out_ and stderr in err_.
   int Replay(const std::string& args, const std::string& environment = "") {
@@ -39,7 +32,9 @@ class ReplayCliTest : public ::testing::Test {
     text << in.rdbuf();
     return text.str();
   }
-  std::string dir_, out_, err_;
+  cleancache::testing::TempTree tree_;
+  const std::string dir_ = tree_.root();
+  std::string out_, err_;
 };
 
 constexpr const char* kSmall = "--generate zipf --pages 4096 --accesses 30000 --capacities 4M,8M";
