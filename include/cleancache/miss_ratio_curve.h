@@ -70,8 +70,10 @@ struct MissRatioCurveOptions {
   // 256 MiB: 20,651). initial_rate = max_samples / (8 x capacity / 4 KiB),
   // ~0.04 at 1%: the sample set is full only once the footprint passes 8x
   // the capacity in uncompressed pages, and a smaller footprint sends 4% of
-  // accesses down the sampled path, not all of them (bench/mrc: 0.08 cost a
-  // zcache get 2.4-4.9%, docs/MRC.md).
+  // accesses down the sampled path, not all of them: the always-on setting,
+  // a zcache get 2.4% slower (bench/mrc). Twice the rate (replay's default)
+  // halves the worst prediction error seen, 0.032 -> 0.016, and cost a get
+  // 2.4-4.9% (docs/MRC.md).
   static MissRatioCurveOptions ForCapacity(uint64_t capacity_bytes, double memory_share = 0.01);
 };
 

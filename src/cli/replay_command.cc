@@ -39,6 +39,7 @@ struct ReplayArgs {
   std::string backend{cleancache::kDefaultBackendSpec};
   std::string capacities = "32M,64M,128M,256M";
   double compressibility = 0.5;
+  double curve_rate = 0;
   uint32_t iolog_page_size = 4096;
   std::string png;
   bool json = false;
@@ -158,6 +159,7 @@ void RunReplay(const ReplayArgs& args) {
   options.backend = args.backend;
   options.capacities = ParseCapacities(args.capacities);
   options.compressibility = args.compressibility;
+  options.curve_initial_rate = args.curve_rate;
   if (auto s = cleancache::mrc::CheckReplayOptions(options); !s.ok()) Fail(kExitBadInput, s.message());
 
   cleancache::PageTrace trace;
@@ -226,6 +228,10 @@ void AddReplayCommand(CLI::App& app) {
   replay->add_option("--capacities", args->capacities, "Comma-separated capacities (real memory)")
       ->capture_default_str();
   replay->add_option("--compressibility", args->compressibility, "Share of repeated text in the synthetic page data (0..1)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  replay->add_option("--curve-rate", args->curve_rate,
+                     "Initial sampling rate of the curve (0 = default: twice the always-on rate, 0.08)")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   replay->add_option("--iolog-page-size", args->iolog_page_size, "Page size for fio iologs")->capture_default_str();

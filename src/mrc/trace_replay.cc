@@ -78,6 +78,8 @@ Status CheckReplayOptions(const ReplayOptions& options) {
   if (!(options.compressibility >= 0 && options.compressibility <= 1))
     return Status::InvalidArgument("compressibility must be in 0..1");
   if (options.distinct_contents == 0) return Status::InvalidArgument("distinct contents must be >= 1");
+  if (!(options.curve_initial_rate >= 0 && options.curve_initial_rate <= 1))
+    return Status::InvalidArgument("curve sampling rate must be in (0, 1], or 0 for the default");
   for (uint64_t capacity : options.capacities) {
     if (capacity == 0) return Status::InvalidArgument("a capacity of 0");
     if (auto spec = SpecWithCapacity(options.backend, capacity); !spec.ok()) return spec.status();
@@ -101,7 +103,8 @@ Result<ReplayReport> ReplayTrace(const PageTrace& trace, const ReplayOptions& op
   MissRatioCurveOptions curve_options = MissRatioCurveOptions::ForCapacity(largest, options.curve_memory_share);
   const bool zcache = ParseBackendSpec(options.backend)->scheme == "zcache";
   curve_options.page_overhead_bytes = zcache ? kZcachePageOverhead : 0;
-  if (options.curve_initial_rate > 0) curve_options.initial_rate = options.curve_initial_rate;
+  curve_options.initial_rate = options.curve_initial_rate > 0 ? options.curve_initial_rate
+                                                               : std::min(1.0, 2 * curve_options.initial_rate);
   MissRatioCurve curve(curve_options);
 
   ReplayReport report;
