@@ -10,6 +10,7 @@
 #include <bit>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <unordered_map>
 
 namespace cleancache {
