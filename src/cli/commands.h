@@ -31,6 +31,9 @@ void AddBenchCommand(CLI::App& app);
 void AddMountCommand(CLI::App& app);  // mount and umount
 #endif
 void AddStatsCommand(CLI::App& app);
+#ifdef CLEANCACHE_HAVE_MRC
+void AddReplayCommand(CLI::App& app);  // trace replay vs miss-ratio curve (src/mrc)
+#endif
 #ifdef CLEANCACHE_HAVE_DAEMON
 void AddServeCommand(CLI::App& app);  // cleancached, the tmem: daemon
 #endif

@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   AddMountCommand(app);
 #endif
   AddStatsCommand(app);
+#ifdef CLEANCACHE_HAVE_MRC
+  AddReplayCommand(app);
+#endif
 #ifdef CLEANCACHE_HAVE_DAEMON
   AddServeCommand(app);
 #endif
