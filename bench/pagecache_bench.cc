@@ -42,8 +42,7 @@ FileKey MountLikeKey(uint64_t file) {
   return FileKey::FromBytes(1, bytes).value();
 }
 
-void ReadMisses(benchmark::State& state, const PageCorpus& file, bool through_page_cache,
-                uint64_t put_queue_bytes) {
+void ReadMisses(benchmark::State& state, const PageCorpus& file, bool through_page_cache, uint64_t put_queue_bytes) {
   Cleancache cache;
   auto backend = CreateBackend("zcache:capacity=1G");
   Status s = backend.ok() ? cache.RegisterBackend(std::move(*backend)) : backend.status();

@@ -137,7 +137,9 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(("get/" + name + "/direct").c_str(), DirectGet, s)->Threads(threads)->UseRealTime();
       benchmark::RegisterBenchmark(("get/" + name + "/shim").c_str(), ShimGet, s)->Threads(threads)->UseRealTime();
       if (name == "miss") {
-        benchmark::RegisterBenchmark(("put/" + name + "/direct").c_str(), DirectPut, s)->Threads(threads)->UseRealTime();
+        benchmark::RegisterBenchmark(("put/" + name + "/direct").c_str(), DirectPut, s)
+            ->Threads(threads)
+            ->UseRealTime();
         benchmark::RegisterBenchmark(("put/" + name + "/shim").c_str(), ShimPut, s)->Threads(threads)->UseRealTime();
       }
     }

@@ -32,9 +32,9 @@ using cleancache::PageCorpus;
 struct BenchData {
   PageCorpus corpus;
   std::string spec;
-  std::vector<FileKey> key_of_page;     // the page's file key
-  std::vector<uint64_t> index_of_page;  // the page's index in its file
-  std::vector<char> compressed;         // LZ4 of every page, back to back
+  std::vector<FileKey> key_of_page;       // the page's file key
+  std::vector<uint64_t> index_of_page;    // the page's index in its file
+  std::vector<char> compressed;           // LZ4 of every page, back to back
   std::vector<size_t> compressed_offset;  // page i: [offset[i], offset[i+1])
   // The cache under test in the current zcache benchmark; thread 0 creates
   // it before the timed loop (Google Benchmark starts all threads' loops
@@ -180,7 +180,8 @@ class CollectingReporter : public benchmark::ConsoleReporter {
     for (const Run& run : runs) {
       if (run.error_occurred) continue;
       if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "median") continue;
-      std::map<std::string, double>& figures = runs_[run.run_name.function_name + "/threads:" + std::to_string(run.threads)];
+      std::map<std::string, double>& figures =
+          runs_[run.run_name.function_name + "/threads:" + std::to_string(run.threads)];
       for (const auto& [name, counter] : run.counters) figures[name] = counter.value;
     }
     ConsoleReporter::ReportRuns(runs);
@@ -202,7 +203,8 @@ void PrintVerdict(const char* what, double value, const char* op, double target,
 
 void PrintSummary(const CollectingReporter& r, size_t pages, size_t files) {
   auto rate = [&r](const char* name, int threads) { return r.Get(name, threads, "bytes_per_second") / 1e6; };
-  std::printf("\nOne run, %zu pages of %zu files. Rates in MB/s (10^6 bytes; the table above shows MiB/s):\n", pages, files);
+  std::printf("\nOne run, %zu pages of %zu files. Rates in MB/s (10^6 bytes; the table above shows MiB/s):\n", pages,
+              files);
   std::printf("  %-22s %10s %10s\n", "", "1 thread", "2 threads");
   for (const char* name : {"lz4_compress", "lz4_decompress", "zcache_put", "zcache_put_at_capacity", "zcache_get"})
     std::printf("  %-22s %10.1f %10.1f\n", name, rate(name, 1), rate(name, 2));
@@ -274,9 +276,9 @@ int main(int argc, char** argv) {
     const char* name;
     void (*fn)(benchmark::State&, BenchData&);
   };
-  for (const Entry& e : {Entry{"lz4_compress", Lz4Compress}, Entry{"lz4_decompress", Lz4Decompress},
-                         Entry{"zcache_put", ZcachePut}, Entry{"zcache_put_at_capacity", ZcachePutAtCapacity},
-                         Entry{"zcache_get", ZcacheGet}}) {
+  for (const Entry& e :
+       {Entry{"lz4_compress", Lz4Compress}, Entry{"lz4_decompress", Lz4Decompress}, Entry{"zcache_put", ZcachePut},
+        Entry{"zcache_put_at_capacity", ZcachePutAtCapacity}, Entry{"zcache_get", ZcacheGet}}) {
     benchmark::RegisterBenchmark(e.name, e.fn, std::ref(data))->Iterations(n)->UseRealTime();
     benchmark::RegisterBenchmark(e.name, e.fn, std::ref(data))->Iterations(n / 2)->Threads(2)->UseRealTime();
   }

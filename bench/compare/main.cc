@@ -12,11 +12,11 @@
 #include <ctime>
 #include <map>
 
+#include "cleancache/corpus.h"
 #include "compare/process_memory.h"
 #include "compare/report.h"
 #include "compare/runner.h"
 #include "compare/zipf.h"
-#include "cleancache/corpus.h"
 
 namespace {
 
@@ -48,10 +48,9 @@ struct NamedCorpus {
 constexpr int kZstdLevel = 3;  // zcache's zstd default (level 0 = ZSTD_CLEVEL_DEFAULT)
 
 std::vector<Contestant> Contestants(const Args& args) {
-  std::vector<Contestant> list = {ZCacheContestant("zcache-lz4", "zcache:codec=lz4"),
-                                  ZCacheContestant("zcache-zstd", "zcache:codec=zstd"),
-                                  ZCacheContestant("zcache-lz4-excl", "zcache:codec=lz4", ZCachePool::kPrivate),
-                                  RocksDbContestant()};
+  std::vector<Contestant> list = {
+      ZCacheContestant("zcache-lz4", "zcache:codec=lz4"), ZCacheContestant("zcache-zstd", "zcache:codec=zstd"),
+      ZCacheContestant("zcache-lz4-excl", "zcache:codec=lz4", ZCachePool::kPrivate), RocksDbContestant()};
   if (args.zram) list.push_back(ZramContestant(args.zram_device));
   list.push_back(RawLz4Contestant());
   list.push_back(RawZstdContestant(kZstdLevel));
@@ -138,7 +137,8 @@ void MeasureZipfRuns(const NamedCorpus& named, const std::vector<Contestant>& co
     if (row == nullptr) continue;
     Result<ZipfResult> result = MeasureZipf(contestant, named.corpus, ids, run);
     if (!result.ok()) {
-      std::fprintf(stderr, "compare: Zipf run of %s: %s\n", contestant.name.c_str(), result.status().ToString().c_str());
+      std::fprintf(stderr, "compare: Zipf run of %s: %s\n", contestant.name.c_str(),
+                   result.status().ToString().c_str());
       continue;
     }
     row->zipf = result.value();
@@ -153,8 +153,9 @@ void MeasureZipfRuns(const NamedCorpus& named, const std::vector<Contestant>& co
 
 int main(int argc, char** argv) {
   Args args;
-  CLI::App app{"Compare cleancache's compressed backend with zram, RocksDB's compressed cache, the raw codecs and "
-               "memcpy, in one run on the same pages."};
+  CLI::App app{
+      "Compare cleancache's compressed backend with zram, RocksDB's compressed cache, the raw codecs and "
+      "memcpy, in one run on the same pages."};
   app.add_option("--pages", args.machine_pages, "Pages of the machine-files corpus (0 = skip it)");
   app.add_option("--synthetic-pages", args.synthetic_pages, "Pages of the synthetic mix (0 = skip it)");
   app.add_option("--compressibility", args.compressibility, "Synthetic: share of each page that is text")
@@ -167,17 +168,20 @@ int main(int argc, char** argv) {
   app.add_option("--zipf-budget", args.zipf_budget_share,
                  "Real-memory budget of the Zipf run, as a share of the corpus' raw LZ4 payload")
       ->check(CLI::Range(0.01, 1.0));
-  app.add_option("--zipf-accesses", args.zipf_accesses_per_page, "Measured Zipf accesses per page (after 2 per page of warm-up)")
+  app.add_option("--zipf-accesses", args.zipf_accesses_per_page,
+                 "Measured Zipf accesses per page (after 2 per page of warm-up)")
       ->check(CLI::Range(0.1, 100.0));
   app.add_option("--csv", args.csv, "Where to write the table as CSV");
   app.add_flag("!--no-zram", args.zram, "Leave zram out");
   app.add_option("--zram-device", args.zram_device, "zram device name");
   app.add_option("--only", args.only,
-                 "Run only these contestants (zcache-lz4, zcache-zstd, zcache-lz4-excl, rocksdb-lz4, zram-lz4, raw-lz4, raw-zstd-3, "
+                 "Run only these contestants (zcache-lz4, zcache-zstd, zcache-lz4-excl, rocksdb-lz4, zram-lz4, "
+                 "raw-lz4, raw-zstd-3, "
                  "memcpy); the Zipf run needs raw-lz4 for its budget")
       ->delimiter(',');
   app.add_option("--clock", args.timing, "Time passes by wall clock or by this thread's CPU time (user + system)")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, Timing>{{"wall", Timing::kWall}, {"cpu", Timing::kThreadCpu}}));
+      ->transform(
+          CLI::CheckedTransformer(std::map<std::string, Timing>{{"wall", Timing::kWall}, {"cpu", Timing::kThreadCpu}}));
   CLI11_PARSE(app, argc, argv);
   if (Contestants(args).empty()) {
     std::fprintf(stderr, "compare: --only names no known contestant\n");
@@ -231,13 +235,15 @@ int main(int argc, char** argv) {
   std::printf("\ncompare, %s, one process, one thread; RocksDB %d.%d.%d. Best of %d rounds, %s; MB = 10^6 bytes.\n",
               when, ROCKSDB_MAJOR, ROCKSDB_MINOR, ROCKSDB_PATCH, args.rounds,
               args.timing == Timing::kWall ? "wall-clock time" : "thread CPU time");
-  std::printf("Corpora: machine = %llu pages of this machine's files; synthetic = %llu pages, compressibility %.2f, "
-              "same-filled share %.2f, seed %llu.\n",
-              static_cast<unsigned long long>(args.machine_pages), static_cast<unsigned long long>(args.synthetic_pages),
-              args.compressibility, args.zero_share, static_cast<unsigned long long>(args.seed));
-  std::printf("Zipf: s = %.2f, %.1f measured accesses per page after 2 of warm-up, real-memory budget %.0f%% of the "
-              "raw LZ4 payload.\n\n",
-              args.zipf_exponent, args.zipf_accesses_per_page, 100 * args.zipf_budget_share);
+  std::printf(
+      "Corpora: machine = %llu pages of this machine's files; synthetic = %llu pages, compressibility %.2f, "
+      "same-filled share %.2f, seed %llu.\n",
+      static_cast<unsigned long long>(args.machine_pages), static_cast<unsigned long long>(args.synthetic_pages),
+      args.compressibility, args.zero_share, static_cast<unsigned long long>(args.seed));
+  std::printf(
+      "Zipf: s = %.2f, %.1f measured accesses per page after 2 of warm-up, real-memory budget %.0f%% of the "
+      "raw LZ4 payload.\n\n",
+      args.zipf_exponent, args.zipf_accesses_per_page, 100 * args.zipf_budget_share);
   PrintTable(stdout, rows);
   std::printf("\nTargets (zcache-lz4 / peer, ratios from this run):\n");
   PrintTargets(stdout, CheckTargets(rows, "zcache-lz4"));

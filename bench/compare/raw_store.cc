@@ -65,8 +65,8 @@ struct Lz4Codec {
     return n > 0 ? static_cast<size_t>(n) : 0;
   }
   bool Decompress(const uint8_t* src, size_t size, uint8_t* dst, size_t page_size) const {
-    return LZ4_decompress_safe(reinterpret_cast<const char*>(src), reinterpret_cast<char*>(dst),
-                               static_cast<int>(size), static_cast<int>(page_size)) == static_cast<int>(page_size);
+    return LZ4_decompress_safe(reinterpret_cast<const char*>(src), reinterpret_cast<char*>(dst), static_cast<int>(size),
+                               static_cast<int>(page_size)) == static_cast<int>(page_size);
   }
 };
 

@@ -83,9 +83,12 @@ std::vector<TargetCheck> CheckTargets(const std::vector<Row>& rows, const std::s
     return r.zipf ? std::optional<double>(r.zipf->hit_ratio()) : std::nullopt;
   };
   const std::vector<Target> targets = {
-      {"put", "zram-lz4", 1.5, put},         {"put", "rocksdb-lz4", 1.2, put},
-      {"get", "zram-lz4", 2.0, get},         {"get", "rocksdb-lz4", 1.0, get},
-      {"density", "zram-lz4", 1.0, density}, {"density", "rocksdb-lz4", 1.0, density},
+      {"put", "zram-lz4", 1.5, put},
+      {"put", "rocksdb-lz4", 1.2, put},
+      {"get", "zram-lz4", 2.0, get},
+      {"get", "rocksdb-lz4", 1.0, get},
+      {"density", "zram-lz4", 1.0, density},
+      {"density", "rocksdb-lz4", 1.0, density},
       {"Zipf hit ratio", "rocksdb-lz4", 1.0, zipf},
   };
   std::vector<std::string> corpora;

@@ -21,8 +21,8 @@ struct Row {
   double put_mb_per_s = 0;  // best of the timed rounds
   double get_mb_per_s = 0;
   uint64_t memory_bytes = 0;
-  uint64_t misses = 0;      // throughput get pass, all rounds
-  uint64_t mismatches = 0;  // all passes, Zipf included
+  uint64_t misses = 0;             // throughput get pass, all rounds
+  uint64_t mismatches = 0;         // all passes, Zipf included
   std::optional<ZipfResult> zipf;  // bounded contestants only
 
   double density() const {
@@ -35,9 +35,9 @@ Status WriteCsv(const std::string& path, const std::vector<Row>& rows);
 
 struct TargetCheck {
   std::string corpus;
-  std::string what;     // "put / zram-lz4"
-  double ratio = 0;     // ours / peer
-  double target = 0;    // ratio must be >= this
+  std::string what;   // "put / zram-lz4"
+  double ratio = 0;   // ours / peer
+  double target = 0;  // ratio must be >= this
   bool met = false;
   std::string skipped;  // non-empty: why there is no figure
 };

@@ -21,13 +21,13 @@ class RocksDbStore final : public PageStore {
   RocksDbStore(const PageIds& ids, std::shared_ptr<rocksdb::SecondaryCache> cache, uint32_t page_size)
       : ids_(ids), cache_(std::move(cache)), page_size_(page_size) {
     // The page being put is the cache "object"; it is copied out, never owned.
-    helper_ = rocksdb::Cache::CacheItemHelper(
-        [](void* object) -> size_t { return static_cast<PageObject*>(object)->size; },
-        [](void* object, size_t offset, size_t length, void* out) -> rocksdb::Status {
-          std::memcpy(out, static_cast<PageObject*>(object)->data + offset, length);
-          return rocksdb::Status::OK();
-        },
-        [](const rocksdb::Slice&, void*) {});
+    helper_ =
+        rocksdb::Cache::CacheItemHelper([](void* object) -> size_t { return static_cast<PageObject*>(object)->size; },
+                                        [](void* object, size_t offset, size_t length, void* out) -> rocksdb::Status {
+                                          std::memcpy(out, static_cast<PageObject*>(object)->data + offset, length);
+                                          return rocksdb::Status::OK();
+                                        },
+                                        [](const rocksdb::Slice&, void*) {});
     // Lookup hands the uncompressed bytes to this callback, which copies them
     // into the caller's buffer (the "object" it creates).
     create_ = [this](const void* buffer, size_t size, void** object, size_t* charge) -> rocksdb::Status {
@@ -95,8 +95,8 @@ Contestant RocksDbContestant() {
                       options.compression_type = rocksdb::kLZ4Compression;
                       std::shared_ptr<rocksdb::SecondaryCache> cache = rocksdb::NewCompressedSecondaryCache(options);
                       if (!cache) return Status::Unavailable("RocksDB refused to create a CompressedSecondaryCache");
-                      return std::unique_ptr<PageStore>(std::make_unique<RocksDbStore>(
-                          *setup.ids, std::move(cache), setup.corpus->page_size()));
+                      return std::unique_ptr<PageStore>(
+                          std::make_unique<RocksDbStore>(*setup.ids, std::move(cache), setup.corpus->page_size()));
                     }};
 }
 

@@ -28,7 +28,7 @@ struct ThroughputResult {
   double get_seconds = 0;
   uint64_t memory_bytes = 0;  // per the contestant's MemoryBasis, after all puts
   uint64_t misses = 0;
-  uint64_t mismatches = 0;    // hits whose bytes differ from the page put
+  uint64_t mismatches = 0;  // hits whose bytes differ from the page put
 };
 
 // Which clock times the passes: wall time (what a user waits), or this

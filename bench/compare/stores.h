@@ -14,16 +14,16 @@ namespace cleancache::compare {
 
 // How a contestant's "real memory" is obtained.
 enum class MemoryBasis {
-  kProcessMemory,      // what this process holds more: heap in use + resident outside the heap (process_memory.h)
+  kProcessMemory,   // what this process holds more: heap in use + resident outside the heap (process_memory.h)
   kZramMemUsed,     // /sys/block/zram0/mm_stat mem_used_total
   kCompressedOnly,  // payload bytes only: the physical limit, no index or allocator
 };
 const char* MemoryBasisName(MemoryBasis basis);
 
 struct Contestant {
-  std::string name;   // e.g. "zcache-lz4"
+  std::string name;  // e.g. "zcache-lz4"
   MemoryBasis memory;
-  bool bounded;       // has a capacity with eviction: takes part in the Zipf run
+  bool bounded;  // has a capacity with eviction: takes part in the Zipf run
   std::function<Result<std::unique_ptr<PageStore>>(const StoreSetup&)> create;
 };
 

@@ -27,12 +27,13 @@ class ZCacheStore final : public PageStore {
   PoolId pool_;
 };
 
-Result<std::unique_ptr<PageStore>> CreateZCacheStore(const std::string& spec, ZCachePool kind, const StoreSetup& setup) {
+Result<std::unique_ptr<PageStore>> CreateZCacheStore(const std::string& spec, ZCachePool kind,
+                                                     const StoreSetup& setup) {
   // Room for every page uncompressed plus the index when unbounded.
   const uint64_t capacity =
       setup.capacity_bytes != 0 ? setup.capacity_bytes : 2 * setup.corpus->bytes().size() + (64u << 20);
-  const std::string full_spec = spec + (spec.find(':') == std::string::npos ? ":" : ",") +
-                                "capacity=" + std::to_string(capacity);
+  const std::string full_spec =
+      spec + (spec.find(':') == std::string::npos ? ":" : ",") + "capacity=" + std::to_string(capacity);
   Result<std::unique_ptr<Backend>> backend = CreateBackend(full_spec);
   if (!backend.ok()) return backend.status();
   auto cache = std::make_unique<Cleancache>();

@@ -25,7 +25,8 @@ std::vector<uint32_t> ZipfAccesses(const ZipfOptions& options) {
   out.reserve(options.accesses);
   for (uint64_t i = 0; i < options.accesses; ++i) {
     const double point = static_cast<double>(rng() >> 11) * 0x1p-53 * total;
-    const auto rank = static_cast<uint64_t>(std::upper_bound(cumulative.begin(), cumulative.end(), point) - cumulative.begin());
+    const auto rank =
+        static_cast<uint64_t>(std::upper_bound(cumulative.begin(), cumulative.end(), point) - cumulative.begin());
     out.push_back(page_of_rank[std::min(rank, options.items - 1)]);
   }
   return out;

@@ -12,7 +12,7 @@
 namespace cleancache::compare {
 
 struct ZipfOptions {
-  uint64_t items = 0;       // pages 0 .. items-1
+  uint64_t items = 0;  // pages 0 .. items-1
   double exponent = 0.99;
   uint64_t accesses = 0;
   uint64_t seed = 1;

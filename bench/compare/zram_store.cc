@@ -25,7 +25,8 @@ struct AlignedFree {
 using AlignedBuffer = std::unique_ptr<uint8_t[], AlignedFree>;
 
 AlignedBuffer AllocateAligned(size_t bytes) {
-  return AlignedBuffer(static_cast<uint8_t*>(std::aligned_alloc(kAlignment, (bytes + kAlignment - 1) / kAlignment * kAlignment)));
+  return AlignedBuffer(
+      static_cast<uint8_t*>(std::aligned_alloc(kAlignment, (bytes + kAlignment - 1) / kAlignment * kAlignment)));
 }
 
 Result<std::string> ReadSysfs(const std::string& path) {
@@ -103,8 +104,7 @@ Result<std::unique_ptr<PageStore>> CreateZramStore(const std::string& device, co
   if (!algorithms.ok()) return algorithms.status();
   if (algorithms.value().find("lz4") == std::string::npos)
     return Status::NotSupported(node + " offers no lz4: " + algorithms.value());
-  if (Status s = WriteSysfs(sysfs + "/reset", "1"); !s.ok())
-    return Status::Busy(s.message() + " (device busy?)");
+  if (Status s = WriteSysfs(sysfs + "/reset", "1"); !s.ok()) return Status::Busy(s.message() + " (device busy?)");
   if (Status s = WriteSysfs(sysfs + "/comp_algorithm", "lz4"); !s.ok()) return s;
   const size_t bytes = setup.corpus->bytes().size();
   if (Status s = WriteSysfs(sysfs + "/disksize", std::to_string(2 * bytes + (64u << 20))); !s.ok()) return s;

@@ -150,15 +150,22 @@ int main(int argc, char** argv) {
   int request_poll_us = -1;  // -1: the daemon's default
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a.rfind("--pages=", 0) == 0) pages = std::stoull(a.substr(8));
-    else if (a.rfind("--batch=", 0) == 0) batch = std::stoul(a.substr(8));
-    else if (a.rfind("--spec=", 0) == 0) spec = a.substr(7);
-    else if (a.rfind("--client=", 0) == 0) client_options = std::string("&").append(a, 9);
-    else if (a.rfind("--rounds=", 0) == 0) rounds_of_each = std::max(1, std::stoi(a.substr(9)));
-    else if (a.rfind("--request-poll-us=", 0) == 0) request_poll_us = std::max(0, std::stoi(a.substr(18)));
+    if (a.rfind("--pages=", 0) == 0)
+      pages = std::stoull(a.substr(8));
+    else if (a.rfind("--batch=", 0) == 0)
+      batch = std::stoul(a.substr(8));
+    else if (a.rfind("--spec=", 0) == 0)
+      spec = a.substr(7);
+    else if (a.rfind("--client=", 0) == 0)
+      client_options = std::string("&").append(a, 9);
+    else if (a.rfind("--rounds=", 0) == 0)
+      rounds_of_each = std::max(1, std::stoi(a.substr(9)));
+    else if (a.rfind("--request-poll-us=", 0) == 0)
+      request_poll_us = std::max(0, std::stoi(a.substr(18)));
     else {
-      std::fprintf(stderr, "usage: daemon_bench [--pages=N] [--batch=N] [--rounds=N] [--spec=SPEC] "
-                           "[--client=KEY=VALUE&...] [--request-poll-us=N]\n");
+      std::fprintf(stderr,
+                   "usage: daemon_bench [--pages=N] [--batch=N] [--rounds=N] [--spec=SPEC] "
+                   "[--client=KEY=VALUE&...] [--request-poll-us=N]\n");
       return 2;
     }
   }

@@ -67,14 +67,21 @@ Options ParseFlags(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&](const char* name) { return arg.substr(std::strlen(name)); };
-    if (arg.starts_with("--pages=")) options.pages = std::stoull(value("--pages="));
-    else if (arg.starts_with("--rounds=")) options.rounds = std::stoi(value("--rounds="));
-    else if (arg.starts_with("--server=")) options.server = value("--server=");
-    else if (arg == "--synthetic") options.synthetic = true;
-    else if (arg == "--pin=same" || arg == "--pin=split" || arg == "--pin=none") options.pin = value("--pin=");
+    if (arg.starts_with("--pages="))
+      options.pages = std::stoull(value("--pages="));
+    else if (arg.starts_with("--rounds="))
+      options.rounds = std::stoi(value("--rounds="));
+    else if (arg.starts_with("--server="))
+      options.server = value("--server=");
+    else if (arg == "--synthetic")
+      options.synthetic = true;
+    else if (arg == "--pin=same" || arg == "--pin=split" || arg == "--pin=none")
+      options.pin = value("--pin=");
     else {
-      std::fprintf(stderr, "unknown flag %s\n(flags: --pages=N --rounds=R --server=host:port --synthetic --pin=split|same|none)\n",
-                   arg.c_str());
+      std::fprintf(
+          stderr,
+          "unknown flag %s\n(flags: --pages=N --rounds=R --server=host:port --synthetic --pin=split|same|none)\n",
+          arg.c_str());
       std::exit(2);
     }
   }
@@ -105,8 +112,7 @@ class RawClient {
                          0) == MEMCACHED_SUCCESS;
   }
   // Fetches `count` keys in one request; copies each value found into `out`.
-  size_t Get(const char* const* keys, const size_t* lengths, size_t count, std::span<uint8_t> out,
-             size_t page_size) {
+  size_t Get(const char* const* keys, const size_t* lengths, size_t count, std::span<uint8_t> out, size_t page_size) {
     if (memcached_mget(handle_, keys, lengths, count) != MEMCACHED_SUCCESS) return 0;
     size_t found = 0;
     memcached_return_t rc;
@@ -166,9 +172,8 @@ int main(int argc, char** argv) {
   }
 
   cleancache::Result<cleancache::PageCorpus> corpus =
-      options.synthetic
-          ? cleancache::BuildSyntheticCorpus({.pages = options.pages, .compressibility = 0.5})
-          : cleancache::BuildMachineCorpus({.pages = options.pages});
+      options.synthetic ? cleancache::BuildSyntheticCorpus({.pages = options.pages, .compressibility = 0.5})
+                        : cleancache::BuildMachineCorpus({.pages = options.pages});
   if (!corpus.ok()) {
     std::fprintf(stderr, "corpus: %s\n", corpus.status().ToString().c_str());
     return 1;
@@ -327,7 +332,7 @@ int main(int argc, char** argv) {
 
   std::printf("memcached bench: %zu pages of %zu bytes (%s corpus), %d rounds, server %s%s\n", pages, page_size,
               options.synthetic ? "synthetic" : "machine", options.rounds, address.c_str(),
-              !pinned ? ", unpinned"
+              !pinned                  ? ", unpinned"
               : options.pin == "split" ? ", server on CPU 1, client on CPU 0"
                                        : ", server and client on CPU 0");
   std::printf("%-34s %12s %18s %8s\n", "operation", "pages/s", "client CPU us/page", "hits");
@@ -371,14 +376,15 @@ int main(int argc, char** argv) {
        "(>= 5)");
   for (auto& b : backends) {
     auto stats = b.backend->Stats();
-    std::printf("%s: put_failures %lu get_failures %lu delete_failures %lu generation_bumps %lu auth_failures %lu "
-                "sent_bytes %lu\n",
-                b.label.c_str(), static_cast<unsigned long>(stats.extra["put_failures"]),
-                static_cast<unsigned long>(stats.extra["get_failures"]),
-                static_cast<unsigned long>(stats.extra["delete_failures"]),
-                static_cast<unsigned long>(stats.extra["generation_bumps"]),
-                static_cast<unsigned long>(stats.extra["auth_failures"]),
-                static_cast<unsigned long>(stats.extra["sent_bytes"]));
+    std::printf(
+        "%s: put_failures %lu get_failures %lu delete_failures %lu generation_bumps %lu auth_failures %lu "
+        "sent_bytes %lu\n",
+        b.label.c_str(), static_cast<unsigned long>(stats.extra["put_failures"]),
+        static_cast<unsigned long>(stats.extra["get_failures"]),
+        static_cast<unsigned long>(stats.extra["delete_failures"]),
+        static_cast<unsigned long>(stats.extra["generation_bumps"]),
+        static_cast<unsigned long>(stats.extra["auth_failures"]),
+        static_cast<unsigned long>(stats.extra["sent_bytes"]));
   }
   return 0;
 }

@@ -36,7 +36,9 @@ namespace {
 using cleancache::MissRatioCurve;
 
 enum class Feed { kNone, kDefault, kAll };
-const char* FeedName(Feed feed) { return feed == Feed::kNone ? "plain" : feed == Feed::kDefault ? "curve" : "curve_all"; }
+const char* FeedName(Feed feed) {
+  return feed == Feed::kNone ? "plain" : feed == Feed::kDefault ? "curve" : "curve_all";
+}
 
 struct Data {
   cleancache::PageCorpus corpus;
@@ -62,7 +64,8 @@ void Setup(Data& d, benchmark::State& state, Feed feed, bool fill) {
       d.curve->Access(MissRatioCurve::PageHash(d.pool, d.keys[p], d.indexes[p]), 4096);
   }
   if (fill)
-    for (size_t p = 0; p < d.corpus.page_count(); ++p) d.cache->PutPage(d.pool, d.keys[p], d.indexes[p], d.corpus.page(p));
+    for (size_t p = 0; p < d.corpus.page_count(); ++p)
+      d.cache->PutPage(d.pool, d.keys[p], d.indexes[p], d.corpus.page(p));
 }
 
 void Run(benchmark::State& state, Data& d, bool put, Feed feed) {
@@ -100,7 +103,8 @@ class Collector : public benchmark::ConsoleReporter {
     for (const Run& run : runs) {
       if (run.error_occurred) continue;
       if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "median") continue;
-      rates_[run.run_name.function_name + "/" + std::to_string(run.threads)] = run.counters.at("bytes_per_second").value;
+      rates_[run.run_name.function_name + "/" + std::to_string(run.threads)] =
+          run.counters.at("bytes_per_second").value;
     }
     ConsoleReporter::ReportRuns(runs);
   }

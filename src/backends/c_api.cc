@@ -98,8 +98,10 @@ auto Guarded(const cc_cache* cache, Fn&& fn) noexcept -> decltype(fn()) {
   using R = decltype(fn());
   auto fail = [cache](int code, const char* prefix, const char* detail) noexcept -> R {
     if (cache != nullptr) cache->Fail(code, prefix, detail);
-    if constexpr (std::is_pointer_v<R>) return nullptr;
-    else if constexpr (!std::is_void_v<R>) return static_cast<R>(code);
+    if constexpr (std::is_pointer_v<R>)
+      return nullptr;
+    else if constexpr (!std::is_void_v<R>)
+      return static_cast<R>(code);
   };
   try {
     return fn();
@@ -197,8 +199,7 @@ int cc_put_page(cc_cache* cache, int32_t pool, const cc_file_key* key, uint64_t 
   if (cache == nullptr || page == nullptr || !ToFileKey(key, &file_key)) return CC_EINVAL;
   return Guarded(cache, [&]() -> int {
     if (int reason = CheckDataCall(cache, pool, page_size, true); reason != CC_OK) return reason;
-    cache->cache.PutPage(pool, file_key, index,
-                         std::span<const uint8_t>(static_cast<const uint8_t*>(page), page_size));
+    cache->cache.PutPage(pool, file_key, index, std::span<const uint8_t>(static_cast<const uint8_t*>(page), page_size));
     return CC_OK;
   });
 }
@@ -261,10 +262,10 @@ void cc_backend_stats_get(const cc_cache* cache, cc_backend_stats* out) {
   // On an exception (e.g. the `extra` map could not be built) the zeros stand.
   Guarded(cache, [&] {
     cleancache::BackendStats stats = cache->cache.BackendStatistics();
-    *out = cc_backend_stats{stats.pages_stored,      stats.original_bytes, stats.compressed_bytes,
-                            stats.real_memory_bytes, stats.capacity_bytes, stats.evictions,
-                            stats.rejected_incompressible, stats.stored_raw, stats.same_filled_pages,
-                            stats.dropped_puts};
+    *out = cc_backend_stats{
+        stats.pages_stored,      stats.original_bytes, stats.compressed_bytes,        stats.real_memory_bytes,
+        stats.capacity_bytes,    stats.evictions,      stats.rejected_incompressible, stats.stored_raw,
+        stats.same_filled_pages, stats.dropped_puts};
   });
 }
 

@@ -123,10 +123,10 @@ void PrintText(const std::string& backend_name, const std::string& source, const
   std::printf("threads       %u\n", r.threads);
   std::printf("put           %.1f MB/s\n", r.PutMegabytesPerSecond());
   std::printf("get           %.1f MB/s\n", r.GetMegabytesPerSecond());
-  std::printf("hit ratio     %s (%llu of %llu pages; %s)\n", TextNumber(Ratio(r.hits, r.pages)).c_str(),
-              static_cast<unsigned long long>(r.hits), static_cast<unsigned long long>(r.pages),
-              r.mismatches == 0 ? "every hit verified"
-                                : (std::to_string(r.mismatches) + " hits with WRONG DATA").c_str());
+  std::printf(
+      "hit ratio     %s (%llu of %llu pages; %s)\n", TextNumber(Ratio(r.hits, r.pages)).c_str(),
+      static_cast<unsigned long long>(r.hits), static_cast<unsigned long long>(r.pages),
+      r.mismatches == 0 ? "every hit verified" : (std::to_string(r.mismatches) + " hits with WRONG DATA").c_str());
   std::printf("compression   %s (original / compressed bytes)\n",
               TextNumber(Ratio(s.original_bytes, s.compressed_bytes)).c_str());
   std::printf("density       %s (original / real memory)\n",
@@ -187,7 +187,7 @@ void RunBench(const BenchArgs& args) {
         where += " (" + f.path + ", page " + std::to_string(page - f.first_page) + ")";
     }
     Fail(kExitFailure, "DATA MISMATCH: " + std::to_string(report->mismatches) +
-                            " pages came back different from what was put; first: " + where);
+                           " pages came back different from what was put; first: " + where);
   }
 }
 
@@ -196,7 +196,8 @@ void RunBench(const BenchArgs& args) {
 void AddBenchCommand(CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* bench = app.add_subcommand(
-      "bench", "Put every page of a corpus into a backend, get every page back, verify them, and report speed and memory");
+      "bench",
+      "Put every page of a corpus into a backend, get every page back, verify them, and report speed and memory");
   bench->add_option("--backend", args->backend, "Backend spec (see README: Backend specs)")->capture_default_str();
   CLI::Option* file = bench->add_option("--file", args->file, "Use the pages of this file or directory tree");
   CLI::Option* corpus = bench->add_option("--corpus", args->corpus_pages, "Machine-files corpus of N pages")

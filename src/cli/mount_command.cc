@@ -77,10 +77,11 @@ void ParseMountArgs(MountArgs& args) {
       args.options.memory_bytes = *bytes;
     }
   }
-  args.options.backing_cache = OneOf<cleancache::fuse::BackingCache>("--backing-cache", args.backing_cache,
-                                     {{"drop", cleancache::fuse::BackingCache::kDrop},
-                                      {"keep", cleancache::fuse::BackingCache::kKeep}});
-  args.options.stream_admission = OneOf<bool>("--scan-admission", args.scan_admission, {{"second-touch", true}, {"always", false}});
+  args.options.backing_cache = OneOf<cleancache::fuse::BackingCache>(
+      "--backing-cache", args.backing_cache,
+      {{"drop", cleancache::fuse::BackingCache::kDrop}, {"keep", cleancache::fuse::BackingCache::kKeep}});
+  args.options.stream_admission =
+      OneOf<bool>("--scan-admission", args.scan_admission, {{"second-touch", true}, {"always", false}});
   using cleancache::fuse::WatchScope;
   args.options.watch_scope = OneOf<WatchScope>("--watch-backing", args.watch_backing,
                                                {{"auto", WatchScope::kAuto},
@@ -171,7 +172,8 @@ void Unmount(const std::string& mountpoint) {
   while (ProcessAlive(pid) && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  if (ProcessAlive(pid)) Fail("umount", kExitFailure, "unmounted, but mount process " + std::to_string(pid) + " is still running");
+  if (ProcessAlive(pid))
+    Fail("umount", kExitFailure, "unmounted, but mount process " + std::to_string(pid) + " is still running");
 }
 
 }  // namespace
@@ -181,36 +183,45 @@ void AddMountCommand(CLI::App& app) {
   CLI::App* mount = app.add_subcommand("mount", "Mount BACKING at MOUNTPOINT with a second-chance page cache");
   mount->add_option("backing", args->options.backing, "Directory whose pages are cached")->required();
   mount->add_option("mountpoint", args->options.mountpoint, "Empty directory to mount on")->required();
-  mount->add_option("--backend", args->options.backend_spec, "Backend spec (zcache[:capacity=1G,...], memcached://..., ...)")
+  mount
+      ->add_option("--backend", args->options.backend_spec,
+                   "Backend spec (zcache[:capacity=1G,...], memcached://..., ...)")
       ->capture_default_str();
-  mount->add_option("--primary", args->primary,
-                    "Primary page cache: 'kernel' (the kernel page cache) or a size such as 256M (the mount's own "
-                    "cache; files are opened direct_io, MAP_SHARED fails with ENODEV)")
+  mount
+      ->add_option("--primary", args->primary,
+                   "Primary page cache: 'kernel' (the kernel page cache) or a size such as 256M (the mount's own "
+                   "cache; files are opened direct_io, MAP_SHARED fails with ENODEV)")
       ->capture_default_str();
-  mount->add_option("--put-queue", args->put_queue,
-                    "Kernel primary: pages read wait in a queue of this size to be put into cleancache by a "
-                    "background thread when a CPU is idle (new ones are dropped while it is full); 0 puts them "
-                    "on the reading thread")
+  mount
+      ->add_option("--put-queue", args->put_queue,
+                   "Kernel primary: pages read wait in a queue of this size to be put into cleancache by a "
+                   "background thread when a CPU is idle (new ones are dropped while it is full); 0 puts them "
+                   "on the reading thread")
       ->capture_default_str();
-  mount->add_option("--memory", args->memory,
-                    "Most memory the mount's cleancache may hold: 'auto' (all a memory cgroup can spare, or a quarter "
-                    "of the machine's memory), a size such as 2G, or a share of the limit such as 50%; it gives memory "
-                    "back at once when the cgroup needs it")
+  mount
+      ->add_option("--memory", args->memory,
+                   "Most memory the mount's cleancache may hold: 'auto' (all a memory cgroup can spare, or a quarter "
+                   "of the machine's memory), a size such as 2G, or a share of the limit such as 50%; it gives memory "
+                   "back at once when the cgroup needs it")
       ->capture_default_str();
-  mount->add_option("--backing-cache", args->backing_cache,
-                    "'drop': reads of the backing files leave no copy in their page cache (the mount caches them); "
-                    "'keep': plain reads")
+  mount
+      ->add_option("--backing-cache", args->backing_cache,
+                   "'drop': reads of the backing files leave no copy in their page cache (the mount caches them); "
+                   "'keep': plain reads")
       ->capture_default_str();
-  mount->add_option("--scan-admission", args->scan_admission,
-                    "Pages of long sequential reads: 'second-touch' caches them while cleancache has room or when "
-                    "read again soon (a scan cannot flush the cache), 'always' caches every page read")
+  mount
+      ->add_option("--scan-admission", args->scan_admission,
+                   "Pages of long sequential reads: 'second-touch' caches them while cleancache has room or when "
+                   "read again soon (a scan cannot flush the cache), 'always' caches every page read")
       ->capture_default_str();
-  mount->add_option("--shared-uuid", args->shared_uuid, "Join the shared pool with this UUID (mounts of the same data)");
-  mount->add_option("--watch-backing", args->watch_backing,
-                    "Changes made behind the mount's back are seen by the next open: 'filesystem' watches the "
-                    "backing's whole filesystem (fanotify; root), 'directories' each directory looked up (any user, "
-                    "Linux 5.13+), 'auto' the first that works; 'off', or a mount that cannot watch, sees such "
-                    "changes after --timeout")
+  mount->add_option("--shared-uuid", args->shared_uuid,
+                    "Join the shared pool with this UUID (mounts of the same data)");
+  mount
+      ->add_option("--watch-backing", args->watch_backing,
+                   "Changes made behind the mount's back are seen by the next open: 'filesystem' watches the "
+                   "backing's whole filesystem (fanotify; root), 'directories' each directory looked up (any user, "
+                   "Linux 5.13+), 'auto' the first that works; 'off', or a mount that cannot watch, sees such "
+                   "changes after --timeout")
       ->capture_default_str();
   mount->add_option("--timeout", args->options.timeout_seconds, "Kernel attribute/entry cache timeout in seconds")
       ->capture_default_str()

@@ -19,7 +19,7 @@ using Clock = std::chrono::steady_clock;
 constexpr uint64_t kBatchPages = 64;
 
 struct PageKeys {
-  std::vector<FileKey> file_keys;     // one per corpus file
+  std::vector<FileKey> file_keys;      // one per corpus file
   std::vector<uint32_t> file_of_page;  // corpus page -> corpus file
 
   explicit PageKeys(const PageCorpus& corpus) : file_of_page(corpus.page_count()) {

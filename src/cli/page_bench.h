@@ -34,10 +34,10 @@ struct PageBenchReport {
   double get_seconds = 0;  // busiest thread
   uint64_t hits = 0;
   uint64_t misses = 0;
-  uint64_t mismatches = 0;        // hits whose bytes differ from what was put
-  uint64_t first_mismatch = 0;    // corpus page index of the first one (if any)
-  BackendStats after_put;         // backend figures once every page was put
-  PoolCounters counters;          // the pool's shim counters at the end
+  uint64_t mismatches = 0;      // hits whose bytes differ from what was put
+  uint64_t first_mismatch = 0;  // corpus page index of the first one (if any)
+  BackendStats after_put;       // backend figures once every page was put
+  PoolCounters counters;        // the pool's shim counters at the end
 
   uint64_t bytes() const { return pages * page_size; }
   double PutMegabytesPerSecond() const { return put_seconds > 0 ? bytes() / put_seconds / 1e6 : 0; }

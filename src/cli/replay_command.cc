@@ -65,11 +65,13 @@ void PrintText(const std::string& source, const std::string& spec, const ReplayR
   std::printf("trace      %s: %llu records, %llu reads\n", source.c_str(), static_cast<unsigned long long>(r.records),
               static_cast<unsigned long long>(r.reads));
   std::printf("backend    %s, a fresh one per capacity (first: %s)\n", spec.c_str(), r.backend_name.c_str());
-  std::printf("curve      SHARDS: %llu pages tracked (at most %llu), sampling rate %.4g, %s of memory; "
-              "%.0f B per page read\n",
-              static_cast<unsigned long long>(r.curve.samples()), static_cast<unsigned long long>(r.curve_max_samples),
-              r.curve.sampling_rate(), FormatSize(r.curve_memory_bytes).c_str(), r.mean_page_bytes);
-  std::printf("%-12s %12s %10s %10s %10s %10s\n", "capacity", "for pages", "measured", "predicted", "error", "evictions");
+  std::printf(
+      "curve      SHARDS: %llu pages tracked (at most %llu), sampling rate %.4g, %s of memory; "
+      "%.0f B per page read\n",
+      static_cast<unsigned long long>(r.curve.samples()), static_cast<unsigned long long>(r.curve_max_samples),
+      r.curve.sampling_rate(), FormatSize(r.curve_memory_bytes).c_str(), r.mean_page_bytes);
+  std::printf("%-12s %12s %10s %10s %10s %10s\n", "capacity", "for pages", "measured", "predicted", "error",
+              "evictions");
   for (const auto& p : r.points) {
     std::printf("%-12s %12s %10.4f %10.4f %+10.4f %10llu\n", FormatSize(p.capacity_bytes).c_str(),
                 FormatSize(p.usable_bytes).c_str(), p.measured, p.predicted, p.predicted - p.measured,
@@ -83,12 +85,9 @@ nlohmann::ordered_json ToJson(const std::string& source, const ReplayReport& r, 
   out["records"] = r.records;
   out["reads"] = r.reads;
   out["backend"] = r.backend_name;
-  out["curve"] = {{"method", "SHARDS fixed-size"},
-                  {"samples", r.curve.samples()},
-                  {"max_samples", r.curve_max_samples},
-                  {"sampling_rate", r.curve.sampling_rate()},
-                  {"memory_bytes", r.curve_memory_bytes},
-                  {"mean_page_bytes", r.mean_page_bytes}};
+  out["curve"] = {{"method", "SHARDS fixed-size"},        {"samples", r.curve.samples()},
+                  {"max_samples", r.curve_max_samples},   {"sampling_rate", r.curve.sampling_rate()},
+                  {"memory_bytes", r.curve_memory_bytes}, {"mean_page_bytes", r.mean_page_bytes}};
   nlohmann::ordered_json points = nlohmann::json::array();
   for (const auto& p : r.points) {
     points.push_back({{"capacity_bytes", p.capacity_bytes},
@@ -133,7 +132,8 @@ std::string DrawChart(const std::string& png, const std::string& title, const Re
       points << static_cast<double>(p.capacity_bytes) / (1 << 20) << " " << p.measured << " " << p.predicted << "\n";
     std::ofstream script(dir + "/chart.gp");
     script << "set terminal pngcairo size 900,560\nset output " << Quoted(png) << "\n"
-           << "set title " << Quoted(title) << " noenhanced\nset logscale x 2\nset xlabel 'capacity (MiB of real memory)'\n"
+           << "set title " << Quoted(title)
+           << " noenhanced\nset logscale x 2\nset xlabel 'capacity (MiB of real memory)'\n"
            << "set ylabel 'hit ratio'\nset yrange [0:1]\nset key bottom right\nset grid\n"
            << "plot '" << dir << "/curve.dat' using 1:2 with lines lw 2 title 'curve (SHARDS; x = bytes for pages)', '"
            << dir << "/points.dat' using 1:2 with points pt 7 ps 1.5 title 'measured replay', '" << dir
@@ -154,7 +154,8 @@ std::string DrawChart(const std::string& png, const std::string& title, const Re
 
 void RunReplay(const ReplayArgs& args) {
   // All input first (commands.h): options, every capacity's spec, the trace.
-  if (args.trace.empty() == args.generate.empty()) Fail(kExitBadInput, "give a TRACE file or --generate WORKLOAD (not both)");
+  if (args.trace.empty() == args.generate.empty())
+    Fail(kExitBadInput, "give a TRACE file or --generate WORKLOAD (not both)");
   cleancache::mrc::ReplayOptions options;
   options.backend = args.backend;
   options.capacities = ParseCapacities(args.capacities);
@@ -218,7 +219,8 @@ void RunReplay(const ReplayArgs& args) {
 void AddReplayCommand(CLI::App& app) {
   auto args = std::make_shared<ReplayArgs>();
   CLI::App* replay = app.add_subcommand(
-      "replay", "Replay a page trace through a backend at several capacities: measured hit ratio vs the miss-ratio curve");
+      "replay",
+      "Replay a page trace through a backend at several capacities: measured hit ratio vs the miss-ratio curve");
   CLI::Option* trace =
       replay->add_option("TRACE", args->trace, "Trace file: cleancache binary trace or fio iolog (v2/v3)");
   CLI::Option* generate = replay->add_option("--generate", args->generate,
@@ -227,11 +229,14 @@ void AddReplayCommand(CLI::App& app) {
       ->capture_default_str();
   replay->add_option("--capacities", args->capacities, "Comma-separated capacities (real memory)")
       ->capture_default_str();
-  replay->add_option("--compressibility", args->compressibility, "Share of repeated text in the synthetic page data (0..1)")
+  replay
+      ->add_option("--compressibility", args->compressibility,
+                   "Share of repeated text in the synthetic page data (0..1)")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
-  replay->add_option("--curve-rate", args->curve_rate,
-                     "Initial sampling rate of the curve (0 = default: twice the always-on rate, 0.08)")
+  replay
+      ->add_option("--curve-rate", args->curve_rate,
+                   "Initial sampling rate of the curve (0 = default: twice the always-on rate, 0.08)")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   replay->add_option("--iolog-page-size", args->iolog_page_size, "Page size for fio iologs")->capture_default_str();
@@ -240,12 +245,17 @@ void AddReplayCommand(CLI::App& app) {
   replay->add_option("--pages", args->generator.pages, "--generate: distinct pages")
       ->needs(generate)
       ->capture_default_str();
-  replay->add_option("--accesses", args->generator.accesses, "--generate: reads")->needs(generate)->capture_default_str();
+  replay->add_option("--accesses", args->generator.accesses, "--generate: reads")
+      ->needs(generate)
+      ->capture_default_str();
   replay->add_option("--zipf-exponent", args->generator.zipf_exponent, "--generate zipf/shift: exponent in (0, 1)")
       ->needs(generate)
       ->capture_default_str();
-  replay->add_option("--seed", args->generator.seed, "--generate: generator seed")->needs(generate)->capture_default_str();
-  replay->add_option("--save-trace", args->save_trace, "--generate: also write the trace to this file")->needs(generate);
+  replay->add_option("--seed", args->generator.seed, "--generate: generator seed")
+      ->needs(generate)
+      ->capture_default_str();
+  replay->add_option("--save-trace", args->save_trace, "--generate: also write the trace to this file")
+      ->needs(generate);
   trace->excludes(generate);
   replay->callback([args] { RunReplay(*args); });
 }

@@ -93,7 +93,8 @@ void Serve(const ServeArgs& args) {
       Log(std::string(info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping");
       break;
     }
-    Log("SIGHUP: reloading " + (args.config_file.empty() ? std::string("(no config file: the flags only)") : args.config_file));
+    Log("SIGHUP: reloading " +
+        (args.config_file.empty() ? std::string("(no config file: the flags only)") : args.config_file));
     auto fresh = BuildConfig(args);
     if (!fresh.ok()) {
       Log("reload: new config is invalid, keeping the old one: " + fresh.status().message());

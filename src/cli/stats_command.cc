@@ -91,7 +91,8 @@ void AddStatsCommand(CLI::App& app) {
       return;
     }
 #endif
-    if (args->mountpoint.empty()) FailCommand("stats", kExitBadInput, "give a MOUNTPOINT (or --socket PATH for the daemon)");
+    if (args->mountpoint.empty())
+      FailCommand("stats", kExitBadInput, "give a MOUNTPOINT (or --socket PATH for the daemon)");
 #ifdef CLEANCACHE_HAVE_FUSE
     auto text = cleancache::fuse::FetchMountStats(args->mountpoint);
     if (!text.ok()) {

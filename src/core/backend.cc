@@ -20,8 +20,8 @@ Status CheckSharedJoin(const PoolConfig& existing, const PoolConfig& joining) {
 // The page size is not passed to the batched calls; it follows from the buffer
 // (count pages of equal size). A buffer that does not split evenly is a batch
 // of misses / dropped puts, like a wrong-size single page.
-size_t Backend::GetPages(BackendPoolId pool, const FileKey& key, uint64_t first, size_t count,
-                         std::span<uint8_t> pages, std::span<uint8_t> hit) {
+size_t Backend::GetPages(BackendPoolId pool, const FileKey& key, uint64_t first, size_t count, std::span<uint8_t> pages,
+                         std::span<uint8_t> hit) {
   const size_t flagged = std::min(count, hit.size());
   std::fill_n(hit.begin(), flagged, uint8_t{0});
   if (count == 0 || pages.size() % count != 0 || hit.size() < count) return 0;

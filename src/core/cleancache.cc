@@ -63,7 +63,7 @@ struct Pool {
 
   // Hot fields first: one cache line serves a data-path call.
   std::atomic<PoolState> state{PoolState::kPlaceholder};
-  Backend* backend = nullptr;    // written before state becomes kBound
+  Backend* backend = nullptr;      // written before state becomes kBound
   BackendPoolId backend_pool = 0;  // ditto
   PoolConfig config;
   std::unique_ptr<CounterStripe[]> stripes;
@@ -152,7 +152,7 @@ bool ValidBatch(const Pool& pool, uint64_t first, size_t count, size_t page_byte
 
 struct Cleancache::Impl {
   mutable std::mutex control;
-  std::unique_ptr<Backend> backend;          // guarded by control
+  std::unique_ptr<Backend> backend;           // guarded by control
   std::atomic<Backend*> registered{nullptr};  // for lock-free has_backend / stats
   std::vector<std::unique_ptr<Pool>> pools;   // guarded by control; index == id
   PoolTable table;
@@ -285,8 +285,7 @@ size_t Cleancache::GetPages(PoolId id, const FileKey& key, uint64_t first, size_
   return hits;
 }
 
-void Cleancache::PutPages(PoolId id, const FileKey& key, uint64_t first, size_t count,
-                          std::span<const uint8_t> pages) {
+void Cleancache::PutPages(PoolId id, const FileKey& key, uint64_t first, size_t count, std::span<const uint8_t> pages) {
   Pool* pool = impl_->table.Find(id);
   if (pool == nullptr || pool->state.load(std::memory_order_acquire) != PoolState::kBound) return;
   if (!ValidBatch(*pool, first, count, pages.size(), count)) return;

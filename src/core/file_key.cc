@@ -24,16 +24,12 @@ Status HandleError(int err, const char* what) {
     case EOVERFLOW:  // a handle larger than 128 bytes: no usable handle
       return Status::NotSupported(msg);
     case ENOENT:
-    case ENOTDIR:
-      return Status::NotFound(msg);
+    case ENOTDIR: return Status::NotFound(msg);
     case EBADF:
-    case EINVAL:
-      return Status::InvalidArgument(msg);
+    case EINVAL: return Status::InvalidArgument(msg);
     case EACCES:
-    case EPERM:
-      return Status::PermissionDenied(msg);
-    default:
-      return Status::IOError(msg);
+    case EPERM: return Status::PermissionDenied(msg);
+    default: return Status::IOError(msg);
   }
 }
 

@@ -31,13 +31,11 @@ bool NameMatches(CorpusFilter filter, std::string_view path) {
 
 bool ContentMatches(CorpusFilter filter, std::span<const uint8_t> head) {
   switch (filter) {
-    case CorpusFilter::kText:
-      return std::find(head.begin(), head.end(), uint8_t{0}) == head.end();
+    case CorpusFilter::kText: return std::find(head.begin(), head.end(), uint8_t{0}) == head.end();
     case CorpusFilter::kElf:
       return head.size() >= 4 && head[0] == 0x7f && head[1] == 'E' && head[2] == 'L' && head[3] == 'F';
     case CorpusFilter::kPython:
-    case CorpusFilter::kAny:
-      return true;
+    case CorpusFilter::kAny: return true;
   }
   return false;
 }
@@ -86,8 +84,8 @@ Result<uint64_t> CorpusBuilder::AppendFile(const std::string& path, std::string_
     return uint64_t{0};
   }
   bytes_.resize(start + pages * page_size_);
-  files_.push_back(CorpusFile{path, std::string(category), identity.first, identity.second, start / page_size_,
-                              pages, got});
+  files_.push_back(
+      CorpusFile{path, std::string(category), identity.first, identity.second, start / page_size_, pages, got});
   taken_.insert(identity);
   return pages;
 }

@@ -124,8 +124,8 @@ Result<PageCorpus> BuildMachineCorpus(const MachineCorpusOptions& options) {
                               std::to_string(options.page_size) + " bytes found under " + RootList(options.categories) +
                               "; asked for " + std::to_string(options.pages));
     }
-    const uint64_t quota = state->filled < state->target ? state->target - state->filled
-                                                         : options.pages - builder.page_count();
+    const uint64_t quota =
+        state->filled < state->target ? state->target - state->filled : options.pages - builder.page_count();
     for (;;) {
       std::optional<std::string> path = state->walk.Next();
       if (!path) {

@@ -21,8 +21,6 @@ bool IsSameFilledPage(std::span<const uint8_t> page) {
   return true;
 }
 
-Status CheckCorpusPageSize(uint32_t page_size) {
-  return CheckPageSize(page_size);
-}
+Status CheckCorpusPageSize(uint32_t page_size) { return CheckPageSize(page_size); }
 
 }  // namespace cleancache

@@ -26,7 +26,8 @@ Result<PageCorpus> LoadPagesFromPath(const std::string& path, uint32_t page_size
     return Status::InvalidArgument("'" + path + "' is neither a regular file nor a directory");
 
   const uint64_t limit = max_pages == 0 ? std::numeric_limits<uint64_t>::max() : max_pages;
-  CorpusBuilder builder(page_size, S_ISREG(st.st_mode) ? (static_cast<uint64_t>(st.st_size) + page_size - 1) / page_size : 0);
+  CorpusBuilder builder(page_size,
+                        S_ISREG(st.st_mode) ? (static_cast<uint64_t>(st.st_size) + page_size - 1) / page_size : 0);
   if (S_ISREG(st.st_mode)) {
     Result<uint64_t> added = builder.AppendFile(root, "file", CorpusFilter::kAny, limit);
     if (!added.ok()) return added.status();

@@ -60,7 +60,8 @@ void FillMixedPage(std::span<uint8_t> page, size_t random_chunks, SplitMix64& rn
 }
 
 void FillSamePage(std::span<uint8_t> page, uint64_t word) {
-  for (size_t offset = 0; offset < page.size(); offset += sizeof word) std::memcpy(page.data() + offset, &word, sizeof word);
+  for (size_t offset = 0; offset < page.size(); offset += sizeof word)
+    std::memcpy(page.data() + offset, &word, sizeof word);
 }
 
 Status CheckShare(const char* what, double value) {
@@ -78,7 +79,8 @@ Result<PageCorpus> BuildSyntheticCorpus(const SyntheticCorpusOptions& options) {
   if (options.pages == 0) return Status::InvalidArgument("synthetic corpus: page count must be at least 1");
   if (options.pages > (1ull << 36) / options.page_size)
     return Status::InvalidArgument("synthetic corpus: more than 64 GiB of pages asked for");
-  if (options.pages_per_file == 0) return Status::InvalidArgument("synthetic corpus: pages per file must be at least 1");
+  if (options.pages_per_file == 0)
+    return Status::InvalidArgument("synthetic corpus: pages per file must be at least 1");
 
   SplitMix64 rng(options.seed);
   // Which pages are same-filled: the first `same` of a seeded shuffle.
@@ -101,13 +103,11 @@ Result<PageCorpus> BuildSyntheticCorpus(const SyntheticCorpusOptions& options) {
     for (uint64_t i = 0; i < count; ++i) {
       std::span<uint8_t> page = pages.subspan(i * options.page_size, options.page_size);
       switch (same_filled[first + i]) {
-        case 1:
-          break;  // already zero
+        case 1: break;  // already zero
         case 2:
           FillSamePage(page, rng.Next() | 1);  // | 1: never the zero word
           break;
-        default:
-          FillMixedPage(page, random_chunks, rng);
+        default: FillMixedPage(page, random_chunks, rng);
       }
     }
   }

@@ -86,7 +86,8 @@ Status ParseLoopbackAddress(std::string_view text, std::string* host, uint16_t* 
   const auto colon = text.rfind(':');
   if (colon == std::string_view::npos) return Status::InvalidArgument("metrics address must be HOST:PORT");
   *host = std::string(text.substr(0, colon));
-  if (!ParseNumber(text.substr(colon + 1), port)) return Status::InvalidArgument("metrics port is not a number 0..65535");
+  if (!ParseNumber(text.substr(colon + 1), port))
+    return Status::InvalidArgument("metrics port is not a number 0..65535");
   in_addr addr{};
   if (inet_pton(AF_INET, host->c_str(), &addr) != 1 || (ntohl(addr.s_addr) >> 24) != 127) {
     return Status::InvalidArgument("metrics address must be an IPv4 loopback address (127.x.x.x), got '" + *host + "'");
@@ -158,7 +159,8 @@ Status ParseDaemonConfig(std::string_view text, std::string_view origin, DaemonC
       continue;
     }
     if (key == "socket") {
-      if (value.empty() || value.front() != '/') return Status::InvalidArgument(where + ": socket must be an absolute path");
+      if (value.empty() || value.front() != '/')
+        return Status::InvalidArgument(where + ": socket must be an absolute path");
       config->socket_path = std::string(value);
     } else if (key == "socket_mode") {
       if (!ParseNumber(value, &config->socket_mode, 8) || config->socket_mode > 0777) {
@@ -166,19 +168,26 @@ Status ParseDaemonConfig(std::string_view text, std::string_view origin, DaemonC
       }
     } else if (key == "capacity") {
       auto size = ParseSize(value);
-      if (!size.ok() || *size == 0) return Status::InvalidArgument(where + ": capacity must be a size above 0, e.g. 1G");
+      if (!size.ok() || *size == 0)
+        return Status::InvalidArgument(where + ": capacity must be a size above 0, e.g. 1G");
       config->capacity = *size;
     } else if (key == "backend") {
       auto spec = ParseAndCheckBackendSpec(value);
       if (!spec.ok()) return Status::InvalidArgument(where + ": backend: " + spec.status().message());
-      if (spec->scheme == "tmem") return Status::InvalidArgument(where + ": backend cannot be tmem (the daemon itself)");
+      if (spec->scheme == "tmem")
+        return Status::InvalidArgument(where + ": backend cannot be tmem (the daemon itself)");
       config->backend = std::string(value);
     } else if (key == "tenant_by") {
-      if (value == "uid") config->tenant_by = TenantBy::kUid;
-      else if (value == "gid") config->tenant_by = TenantBy::kGid;
-      else if (value == "cgroup") config->tenant_by = TenantBy::kCgroup;
-      else if (value == "process") config->tenant_by = TenantBy::kProcess;
-      else return Status::InvalidArgument(where + ": tenant_by must be uid, gid, cgroup or process");
+      if (value == "uid")
+        config->tenant_by = TenantBy::kUid;
+      else if (value == "gid")
+        config->tenant_by = TenantBy::kGid;
+      else if (value == "cgroup")
+        config->tenant_by = TenantBy::kCgroup;
+      else if (value == "process")
+        config->tenant_by = TenantBy::kProcess;
+      else
+        return Status::InvalidArgument(where + ": tenant_by must be uid, gid, cgroup or process");
     } else if (key == "default_weight" || key == "default_cap") {
       if (Status s = ApplyPolicyKey(key.substr(8), value, &config->default_tenant, where); !s.ok()) return s;
     } else if (key == "max_clients") {
@@ -199,7 +208,8 @@ Status ParseDaemonConfig(std::string_view text, std::string_view origin, DaemonC
       std::string host;
       uint16_t port = 0;
       if (!value.empty() && value != "off") {
-        if (Status s = ParseLoopbackAddress(value, &host, &port); !s.ok()) return Status::InvalidArgument(where + ": " + s.message());
+        if (Status s = ParseLoopbackAddress(value, &host, &port); !s.ok())
+          return Status::InvalidArgument(where + ": " + s.message());
         config->metrics = std::string(value);
       } else {
         config->metrics.clear();
@@ -265,9 +275,12 @@ void DiffSections(const std::string& kind, const Map& before, const Map& after, 
     auto b = before.find(name);
     auto a = after.find(name);
     const std::string section = "[" + kind + " " + name + "] ";
-    if (b == before.end()) out->push_back(section + "added: " + text(a->second));
-    else if (a == after.end()) out->push_back(section + "removed (was " + text(b->second) + ")");
-    else if (text(a->second) != text(b->second)) out->push_back(section + text(b->second) + " -> " + text(a->second));
+    if (b == before.end())
+      out->push_back(section + "added: " + text(a->second));
+    else if (a == after.end())
+      out->push_back(section + "removed (was " + text(b->second) + ")");
+    else if (text(a->second) != text(b->second))
+      out->push_back(section + text(b->second) + " -> " + text(a->second));
   }
 }
 
@@ -280,13 +293,15 @@ ConfigReload MergeReload(const DaemonConfig& running, const DaemonConfig& file) 
     if (before != after) r.applied.push_back(key + " " + before + " -> " + after);
   };
   auto fixed = [&r](const std::string& key, const std::string& before, const std::string& after) {
-    if (before != after) r.need_restart.push_back(key + " " + before + " -> " + after + " (needs a restart; kept " + before + ")");
+    if (before != after)
+      r.need_restart.push_back(key + " " + before + " -> " + after + " (needs a restart; kept " + before + ")");
   };
   applied("default_weight", std::to_string(running.default_tenant.weight), std::to_string(file.default_tenant.weight));
   applied("default_cap", std::to_string(running.default_tenant.cap), std::to_string(file.default_tenant.cap));
   applied("max_clients", std::to_string(running.max_clients), std::to_string(file.max_clients));
   applied("max_shared_bytes", std::to_string(running.max_shared_bytes), std::to_string(file.max_shared_bytes));
-  applied("max_pools_per_client", std::to_string(running.max_pools_per_client), std::to_string(file.max_pools_per_client));
+  applied("max_pools_per_client", std::to_string(running.max_pools_per_client),
+          std::to_string(file.max_pools_per_client));
   DiffSections("tenant", running.tenants, file.tenants, PolicyText, &r.applied);
   DiffSections("shared", running.shared_pools, file.shared_pools, SharedText, &r.applied);
   r.config.default_tenant = file.default_tenant;

@@ -47,7 +47,7 @@ struct DaemonConfig {
   std::string backend = "zcache";  // spec of each tenant's store
   TenantBy tenant_by = TenantBy::kUid;
   TenantPolicy default_tenant;
-  std::map<std::string, TenantPolicy> tenants;          // by tenant name
+  std::map<std::string, TenantPolicy> tenants;           // by tenant name
   std::map<std::string, SharedPoolPolicy> shared_pools;  // by canonical uuid
   uint32_t max_clients = 256;
   uint64_t max_shared_bytes = 16ull << 20;  // per connection

@@ -24,7 +24,9 @@ StoreFactory StoreFactoryForSpec(std::string spec) {
 }
 
 Governor::Governor(uint64_t capacity, StoreFactory factory, uint64_t sample_every_pages)
-    : capacity_(capacity), factory_(std::move(factory)), sample_every_pages_(std::max<uint64_t>(1, sample_every_pages)) {}
+    : capacity_(capacity),
+      factory_(std::move(factory)),
+      sample_every_pages_(std::max<uint64_t>(1, sample_every_pages)) {}
 
 uint64_t Governor::StoreLimit(uint64_t cap) const { return cap != 0 ? std::min(cap, capacity_) : capacity_; }
 
@@ -135,7 +137,8 @@ void Governor::EnforceCapacity(std::vector<std::shared_ptr<Tenant>>& tenants) {
     if (total <= capacity_) break;
     const uint64_t before = fresh;
     const uint64_t share =
-        weights == 0 ? 0 : static_cast<uint64_t>(static_cast<unsigned __int128>(capacity_) * victim->weight() / weights);
+        weights == 0 ? 0
+                     : static_cast<uint64_t>(static_cast<unsigned __int128>(capacity_) * victim->weight() / weights);
     const uint64_t excess = total - capacity_;
     uint64_t target = std::max(share, before > excess ? before - excess : 0);
     if (target >= before) target = before > excess ? before - excess : 0;
@@ -182,7 +185,8 @@ std::vector<TenantView> Governor::Snapshot() {
   }
   for (auto& v : views) {
     const uint64_t w = v.store.real_memory_bytes > 0 ? weights : weights + v.weight;
-    v.share_bytes = w == 0 ? capacity_ : static_cast<uint64_t>(static_cast<unsigned __int128>(capacity_) * v.weight / w);
+    v.share_bytes =
+        w == 0 ? capacity_ : static_cast<uint64_t>(static_cast<unsigned __int128>(capacity_) * v.weight / w);
     if (v.cap != 0) v.share_bytes = std::min(v.share_bytes, v.cap);  // the share it can actually have
   }
   return views;

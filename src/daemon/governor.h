@@ -135,10 +135,10 @@ class Governor {
   std::vector<TenantView> Snapshot();
 
  private:
-  std::vector<std::shared_ptr<Tenant>> LiveTenants();  // requires mutex_
+  std::vector<std::shared_ptr<Tenant>> LiveTenants();                   // requires mutex_
   void EnforceCapacity(std::vector<std::shared_ptr<Tenant>>& tenants);  // requires mutex_
-  void EnforceCap(Tenant& tenant);                                       // requires mutex_
-  uint64_t StoreLimit(uint64_t cap) const;  // capacity of the store of a tenant with `cap`
+  void EnforceCap(Tenant& tenant);                                      // requires mutex_
+  uint64_t StoreLimit(uint64_t cap) const;                              // capacity of the store of a tenant with `cap`
 
   const uint64_t capacity_;
   const StoreFactory factory_;

@@ -48,8 +48,8 @@ class MissRatioEstimator : public EvictionListener {
 
   const size_t ghost_pages_;
   mutable std::mutex mutex_;
-  uint64_t evictions_ = 0;             // sequence number of the next eviction
-  std::vector<uint64_t> ring_;         // hash of eviction seq % ghost_pages_
+  uint64_t evictions_ = 0;                         // sequence number of the next eviction
+  std::vector<uint64_t> ring_;                     // hash of eviction seq % ghost_pages_
   std::unordered_map<uint64_t, uint64_t> ghosts_;  // hash -> eviction seq
   uint64_t accesses_ = 0;
   uint64_t hits_ = 0;

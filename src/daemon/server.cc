@@ -13,8 +13,8 @@
 #include <filesystem>
 #include <iostream>
 
-#include "tmem/frame_socket.h"
 #include "daemon/stats_report.h"
+#include "tmem/frame_socket.h"
 
 namespace cleancache::daemon {
 namespace {
@@ -95,7 +95,7 @@ Status Server::Listen() {
   std::error_code ec;
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) return Status::InvalidArgument(path + " exists and is not a socket");
     if (SomeoneListens(addr)) return Status::Busy("another daemon is serving " + path);
@@ -155,7 +155,8 @@ Status Server::Reload(const DaemonConfig& file) {
     // Every cap must make a store of the daemon's kind (the checks above
     // cover spec-made stores; this covers any factory).
     auto probe = [this](uint64_t cap) {
-      return options_.store_factory(cap == 0 ? options_.config.capacity : std::min(cap, options_.config.capacity)).status();
+      return options_.store_factory(cap == 0 ? options_.config.capacity : std::min(cap, options_.config.capacity))
+          .status();
     };
     valid = probe(reload.config.default_tenant.cap);
     for (const auto& [name, policy] : reload.config.tenants) {
@@ -173,7 +174,8 @@ Status Server::Reload(const DaemonConfig& file) {
   live_config_->Set(reload.config);
   const auto config = live_config_->Get();
   for (const std::string& line : reload.applied) Log("reload: " + line);
-  const auto tenants = governor_->SetPolicies([&config](const Tenant& t) { return config->PolicyFor(t.name(), t.uid()); });
+  const auto tenants =
+      governor_->SetPolicies([&config](const Tenant& t) { return config->PolicyFor(t.name(), t.uid()); });
   for (const std::string& line : tenants) Log("reload: tenant " + line);
   if (reload.applied.empty() && reload.need_restart.empty()) Log("reload: no change");
   return Status::Ok();

@@ -37,8 +37,8 @@ namespace cleancache::daemon {
 
 struct ServerOptions {
   DaemonConfig config;
-  StoreFactory store_factory;                     // empty: StoreFactoryForSpec(config.backend)
-  std::function<void(const std::string&)> log;    // empty: lines to stderr
+  StoreFactory store_factory;                   // empty: StoreFactoryForSpec(config.backend)
+  std::function<void(const std::string&)> log;  // empty: lines to stderr
   // Safety net only: puts resample and rebalance as they go (Governor::AfterPut).
   std::chrono::milliseconds rebalance_interval{1000};
   // After a reply, how long a connection's thread polls for the client's next

@@ -71,9 +71,7 @@ bool Session::Handle(const Request& r, int passed_fd, std::vector<uint8_t>* repl
     return false;
   }
   switch (r.header.opcode) {
-    case Opcode::kOpenPool:
-      HandleOpenPool(r, reply);
-      return true;
+    case Opcode::kOpenPool: HandleOpenPool(r, reply); return true;
     case Opcode::kClosePool:
     case Opcode::kFlushPool: {
       auto it = FindPool(r, reply);
@@ -100,8 +98,7 @@ bool Session::Handle(const Request& r, int passed_fd, std::vector<uint8_t>* repl
       return true;
     }
     case Opcode::kGetPages:
-    case Opcode::kPutPages:
-      return HandlePages(r, reply, error);
+    case Opcode::kPutPages: return HandlePages(r, reply, error);
     case Opcode::kInvalidatePage:
     case Opcode::kInvalidateInode: {
       auto it = FindPool(r, reply);
@@ -131,11 +128,8 @@ bool Session::Handle(const Request& r, int passed_fd, std::vector<uint8_t>* repl
       w.Bytes({reinterpret_cast<const uint8_t*>(json.data()), json.size()}).Finish();
       return true;
     }
-    case Opcode::kPing:
-      EmptyReply(reply, r);
-      return true;
-    case Opcode::kHello:
-      break;
+    case Opcode::kPing: EmptyReply(reply, r); return true;
+    case Opcode::kHello: break;
   }
   *error = "unhandled opcode";
   return false;

@@ -24,9 +24,9 @@
 #include "daemon/daemon_config.h"
 #include "daemon/governor.h"
 #include "daemon/peer_identity.h"
+#include "daemon/shared_pool_registry.h"
 #include "tmem/protocol.h"
 #include "tmem/shared_area.h"
-#include "daemon/shared_pool_registry.h"
 
 namespace cleancache::daemon {
 

@@ -28,8 +28,8 @@ Result<std::shared_ptr<SharedPool>> SharedPoolRegistry::Join(
     return Status::PermissionDenied("not authorised to join shared pool " + key + " (" + peer.ToString() + ")");
   }
   if (existing != nullptr) {
-    const PoolConfig pool{.page_size = existing->page_size, .shared = true, .uuid = uuid,
-                          .keep_on_get = existing->keep_on_get};
+    const PoolConfig pool{
+        .page_size = existing->page_size, .shared = true, .uuid = uuid, .keep_on_get = existing->keep_on_get};
     const PoolConfig joining{.page_size = page_size, .shared = true, .uuid = uuid, .keep_on_get = keep_on_get};
     if (Status s = CheckSharedJoin(pool, joining); !s.ok()) return s;
     ++existing->members;

@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tmem/daemon_connection.h"
 #include "daemon/stats_report.h"
+#include "tmem/daemon_connection.h"
 
 namespace cleancache::daemon {
 

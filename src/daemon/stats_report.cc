@@ -10,7 +10,9 @@ namespace {
 uint64_t U(const nlohmann::json& j, const char* key) { return j.contains(key) ? j[key].get<uint64_t>() : 0; }
 
 std::string Ratio(uint64_t hits, uint64_t misses) {
-  return hits + misses == 0 ? "-" : fmt::format("{:.1f}%", 100.0 * static_cast<double>(hits) / static_cast<double>(hits + misses));
+  return hits + misses == 0
+             ? "-"
+             : fmt::format("{:.1f}%", 100.0 * static_cast<double>(hits) / static_cast<double>(hits + misses));
 }
 
 std::string PromLabel(const std::string& value) {
@@ -92,8 +94,8 @@ std::string StatsTable(const nlohmann::json& stats) {
       FormatSize(U(d, "real_memory_bytes")), FormatSize(U(d, "capacity_bytes")), U(d, "pages"),
       Ratio(U(d, "hits"), U(d, "misses")), U(d, "hits"), U(d, "misses"), U(d, "dropped_puts"), U(d, "connections"),
       U(d, "tenants"), d.value("tenant_by", std::string("?")));
-  out += fmt::format("{:<28} {:>6} {:>11} {:>11} {:>10} {:>10} {:>10} {:>7} {:>10} {:>10} {:>11}\n", "TENANT",
-                     "WEIGHT", "SHARE", "MEMORY", "PAGES", "HITS", "MISSES", "HIT%", "EVICTED", "DROPPED", "NEED@90%");
+  out += fmt::format("{:<28} {:>6} {:>11} {:>11} {:>10} {:>10} {:>10} {:>7} {:>10} {:>10} {:>11}\n", "TENANT", "WEIGHT",
+                     "SHARE", "MEMORY", "PAGES", "HITS", "MISSES", "HIT%", "EVICTED", "DROPPED", "NEED@90%");
   for (const auto& t : stats.at("tenants")) {
     const bool known = t.contains("memory_for_90pct_bytes") && t["memory_for_90pct_bytes"].is_number();
     out += fmt::format("{:<28} {:>6} {:>11} {:>11} {:>10} {:>10} {:>10} {:>7} {:>10} {:>10} {:>11}\n",
@@ -144,7 +146,8 @@ std::string PrometheusText(const nlohmann::json& stats) {
   for (const Series& s : series) {
     gauge(s.metric, s.help, s.type);
     for (const auto& t : stats.at("tenants")) {
-      out += fmt::format("{}{{tenant=\"{}\"}} {}\n", s.metric, PromLabel(t.value("name", std::string())), U(t, s.field));
+      out +=
+          fmt::format("{}{{tenant=\"{}\"}} {}\n", s.metric, PromLabel(t.value("name", std::string())), U(t, s.field));
     }
   }
   return out;

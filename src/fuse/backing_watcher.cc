@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstddef>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <span>
 
@@ -18,8 +18,8 @@
 namespace cleancache::fuse {
 namespace {
 
-constexpr uint64_t kMask = FAN_MODIFY | FAN_ATTRIB | FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO |
-                           FAN_ONDIR;
+constexpr uint64_t kMask =
+    FAN_MODIFY | FAN_ATTRIB | FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO | FAN_ONDIR;
 
 // statfs's fsid_t and fanotify's __kernel_fsid_t: the same two ints.
 template <typename Fsid>
@@ -65,18 +65,18 @@ Result<std::unique_ptr<BackingWatcher>> BackingWatcher::Start(int root_fd, dev_t
                                                               ChangeSink* sink) {
   struct statfs fs;
   if (fstatfs(root_fd, &fs) != 0) return Status::IOError(std::string("fstatfs(backing): ") + std::strerror(errno));
-  int fan = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME_TARGET,
-                          O_RDONLY | O_CLOEXEC);
+  int fan =
+      fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME_TARGET, O_RDONLY | O_CLOEXEC);
   if (fan < 0) {
     std::string msg = std::string("fanotify_init: ") + std::strerror(errno);
     return errno == EPERM ? Status::PermissionDenied(msg) : Status::NotSupported(msg);
   }
   // fanotify_mark takes no O_PATH descriptor: the path of the root's.
   const std::string root = "/proc/self/fd/" + std::to_string(root_fd);
-  int rc = scope == Scope::kFilesystem
-               ? fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, kMask, AT_FDCWD, root.c_str())
-               : fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_EVICTABLE, kMask | FAN_EVENT_ON_CHILD, AT_FDCWD,
-                               root.c_str());
+  int rc =
+      scope == Scope::kFilesystem
+          ? fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, kMask, AT_FDCWD, root.c_str())
+          : fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_EVICTABLE, kMask | FAN_EVENT_ON_CHILD, AT_FDCWD, root.c_str());
   if (rc != 0) {
     int err = errno;
     close(fan);
@@ -94,8 +94,7 @@ Result<std::unique_ptr<BackingWatcher>> BackingWatcher::Start(int root_fd, dev_t
   return watcher;
 }
 
-BackingWatcher::BackingWatcher(int fanotify_fd, int stop_fd, dev_t device, uint64_t fsid, Scope scope,
-                               ChangeSink* sink)
+BackingWatcher::BackingWatcher(int fanotify_fd, int stop_fd, dev_t device, uint64_t fsid, Scope scope, ChangeSink* sink)
     : fanotify_fd_(fanotify_fd),
       stop_fd_(stop_fd),
       device_(device),

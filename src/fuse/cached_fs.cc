@@ -14,8 +14,8 @@
 
 #include "fuse/backing_read.h"
 #include "fuse/caller_identity.h"
-#include "fuse/file_validator.h"
 #include "fuse/device_hooks.h"
+#include "fuse/file_validator.h"
 
 namespace cleancache::fuse {
 namespace {
@@ -38,10 +38,8 @@ bool CloseNeedsFlush(int flags, int fd) {
   switch (backing.f_type) {
     case EXT4_SUPER_MAGIC:  // also ext2 and ext3
     case XFS_SUPER_MAGIC:
-    case TMPFS_MAGIC:
-      return false;
-    default:
-      return true;
+    case TMPFS_MAGIC: return false;
+    default: return true;
   }
 }
 
@@ -51,19 +49,13 @@ const char* RemoteFilesystemName(int fd) {
   struct statfs fs;
   if (fstatfs(fd, &fs) != 0) return nullptr;
   switch (static_cast<uint32_t>(fs.f_type)) {
-    case NFS_SUPER_MAGIC:
-      return "nfs";
+    case NFS_SUPER_MAGIC: return "nfs";
     case CIFS_SUPER_MAGIC:
-    case SMB2_SUPER_MAGIC:
-      return "smb";
-    case CEPH_SUPER_MAGIC:
-      return "ceph";
-    case V9FS_MAGIC:
-      return "9p";
-    case FUSE_SUPER_MAGIC:
-      return "fuse";
-    default:
-      return nullptr;
+    case SMB2_SUPER_MAGIC: return "smb";
+    case CEPH_SUPER_MAGIC: return "ceph";
+    case V9FS_MAGIC: return "9p";
+    case FUSE_SUPER_MAGIC: return "fuse";
+    default: return nullptr;
   }
 }
 
@@ -154,7 +146,8 @@ void CachedFs::InvalidateRange(Inode& inode, const FileValidator& before, uint64
 
 Status CachedFs::WatchBacking(fuse_session* session) {
   struct stat root;
-  if (fstat(inodes_.root().fd, &root) != 0) return Status::IOError(std::string("fstat(backing): ") + std::strerror(errno));
+  if (fstat(inodes_.root().fd, &root) != 0)
+    return Status::IOError(std::string("fstat(backing): ") + std::strerror(errno));
   session_ = session;
   // The whole filesystem where the mount may (root); else each directory
   // the kernel looks up (an unprivileged fanotify group, Linux 5.13+).
@@ -203,7 +196,7 @@ void CachedFs::FileChanged(const FileKey& file) {
     struct stat st;
     if (fstat(inode.fd, &st) != 0) return;
     if (st.st_nlink == 0) inode.departed_behind = true;  // removed, or replaced by a rename
-    Observe(inode, st);  // drops cleancache's pages of the old version now
+    Observe(inode, st);                                  // drops cleancache's pages of the old version now
   });
   if (nodeid == 0) return;  // the kernel holds nothing of it
   ++counters_.inode_invalidations;
@@ -374,8 +367,7 @@ void CachedFs::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse
   buffers_.Give(std::move(buffer));
 }
 
-void CachedFs::Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
-                     fuse_file_info* fi) {
+void CachedFs::Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, fuse_file_info* fi) {
   Inode& inode = inodes_.Get(ino);
   int fd = static_cast<int>(fi->fh);
   ++counters_.write_requests;
@@ -426,8 +418,7 @@ void CachedFs::Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t siz
   fuse_reply_write(req, static_cast<size_t>(n));
 }
 
-void CachedFs::Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
-                         fuse_file_info* fi) {
+void CachedFs::Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, fuse_file_info* fi) {
   Inode& inode = inodes_.Get(ino);
   int fd = static_cast<int>(fi->fh);
   struct stat st;
@@ -474,14 +465,21 @@ void CachedFs::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int va
   if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
     struct timespec times[2];
     times[0].tv_nsec = times[1].tv_nsec = UTIME_OMIT;
-    if (valid & FUSE_SET_ATTR_ATIME_NOW) times[0].tv_nsec = UTIME_NOW;
-    else if (valid & FUSE_SET_ATTR_ATIME) times[0] = attr->st_atim;
-    if (valid & FUSE_SET_ATTR_MTIME_NOW) times[1].tv_nsec = UTIME_NOW;
-    else if (valid & FUSE_SET_ATTR_MTIME) times[1] = attr->st_mtim;
+    if (valid & FUSE_SET_ATTR_ATIME_NOW)
+      times[0].tv_nsec = UTIME_NOW;
+    else if (valid & FUSE_SET_ATTR_ATIME)
+      times[0] = attr->st_atim;
+    if (valid & FUSE_SET_ATTR_MTIME_NOW)
+      times[1].tv_nsec = UTIME_NOW;
+    else if (valid & FUSE_SET_ATTR_MTIME)
+      times[1] = attr->st_mtim;
     int rc;
-    if (fd >= 0) rc = futimens(fd, times);
-    else if (inode.type == S_IFLNK) rc = utimensat(inode.fd, "", times, AT_EMPTY_PATH);
-    else rc = utimensat(AT_FDCWD, path.c_str(), times, 0);
+    if (fd >= 0)
+      rc = futimens(fd, times);
+    else if (inode.type == S_IFLNK)
+      rc = utimensat(inode.fd, "", times, AT_EMPTY_PATH);
+    else
+      rc = utimensat(AT_FDCWD, path.c_str(), times, 0);
     if (rc != 0) return fail(errno);
   }
   GetAttr(req, ino, fi);
@@ -542,16 +540,16 @@ nlohmann::json CachedFs::StatsJson() const {
                         {"done", pc.deferred_puts},
                         {"dropped_queue_full", pc.dropped_puts},
                         {"revoked", pc.revoked_puts}};
-  j["cleancache"] = {{"pages_stored", backend.pages_stored},
-                     {"original_bytes", backend.original_bytes},
-                     {"compressed_bytes", backend.compressed_bytes},
-                     {"real_memory_bytes", backend.real_memory_bytes},
-                     {"capacity_bytes", backend.capacity_bytes},
-                     {"evictions", backend.evictions},
-                     {"compression_ratio", backend.compressed_bytes == 0
-                                               ? 0.0
-                                               : static_cast<double>(backend.original_bytes) /
-                                                     static_cast<double>(backend.compressed_bytes)}};
+  j["cleancache"] = {
+      {"pages_stored", backend.pages_stored},
+      {"original_bytes", backend.original_bytes},
+      {"compressed_bytes", backend.compressed_bytes},
+      {"real_memory_bytes", backend.real_memory_bytes},
+      {"capacity_bytes", backend.capacity_bytes},
+      {"evictions", backend.evictions},
+      {"compression_ratio", backend.compressed_bytes == 0 ? 0.0
+                                                          : static_cast<double>(backend.original_bytes) /
+                                                                static_cast<double>(backend.compressed_bytes)}};
   return j;
 }
 

@@ -117,9 +117,12 @@ void CachedFs::MakeNode(fuse_req_t req, fuse_ino_t parent, const char* name, mod
   {
     AsCaller as_caller(req, link == nullptr);  // symlinks carry no umask
     if (as_caller.error() != 0) return (void)fuse_reply_err(req, as_caller.error());
-    if (link != nullptr) rc = symlinkat(link, dir.fd, name);
-    else if (S_ISDIR(mode)) rc = mkdirat(dir.fd, name, mode);
-    else rc = mknodat(dir.fd, name, mode, rdev);
+    if (link != nullptr)
+      rc = symlinkat(link, dir.fd, name);
+    else if (S_ISDIR(mode))
+      rc = mkdirat(dir.fd, name, mode);
+    else
+      rc = mknodat(dir.fd, name, mode, rdev);
   }
   if (rc != 0) return (void)fuse_reply_err(req, errno);
   fuse_entry_param e;
@@ -181,8 +184,8 @@ void CachedFs::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name, bool 
   fuse_reply_err(req, err);
 }
 
-void CachedFs::Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
-                      const char* newname, unsigned int flags) {
+void CachedFs::Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent, const char* newname,
+                      unsigned int flags) {
   Inode& from = inodes_.Get(parent);
   Inode& to = inodes_.Get(newparent);
   struct stat before;
@@ -305,8 +308,7 @@ void CachedFs::ListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   fuse_reply_buf(req, value.data(), static_cast<size_t>(n));
 }
 
-void CachedFs::SetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
-                        int flags) {
+void CachedFs::SetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags) {
   Inode& inode = inodes_.Get(ino);
   if (inode.type == S_IFLNK) return (void)fuse_reply_err(req, EPERM);
   int rc = setxattr(ProcPath(inode.fd).c_str(), name, value, size, flags);

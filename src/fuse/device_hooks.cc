@@ -68,8 +68,7 @@ void NoteRequest(const uint8_t* request, size_t bytes) {
     case FUSE_CREATE:
       marks.kill_suidgid = HasFlag(body, body_bytes, offsetof(fuse_create_in, open_flags), FUSE_OPEN_KILL_SUIDGID);
       break;
-    default:
-      break;
+    default: break;
   }
 }
 

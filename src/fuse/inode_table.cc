@@ -1,7 +1,7 @@
 #include "fuse/inode_table.h"
 
-#include "fuse/fuse_api.h"
 #include <unistd.h>
+#include "fuse/fuse_api.h"
 
 namespace cleancache::fuse {
 
@@ -42,8 +42,7 @@ Inode& InodeTable::Acquire(int fd, const FileKey& identity, const struct stat& s
   if (it != by_identity_.end()) {
     Inode* known = it->second;
     struct stat old;
-    bool dead = identity.is_inode_fallback() && fstat(known->fd, &old) == 0 && old.st_nlink == 0 &&
-                st.st_nlink > 0;
+    bool dead = identity.is_inode_fallback() && fstat(known->fd, &old) == 0 && old.st_nlink == 0 && st.st_nlink > 0;
     if (!dead) {
       ++known->nlookup;
       known->departed_behind = false;  // found by a name again

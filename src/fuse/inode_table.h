@@ -25,7 +25,7 @@
 namespace cleancache::fuse {
 
 struct Inode {
-  int fd = -1;           // O_PATH, owned
+  int fd = -1;  // O_PATH, owned
   FileKey identity;
   mode_t type = 0;       // S_IFMT bits
   uint64_t nlookup = 0;  // guarded by the table's mutex
@@ -52,9 +52,9 @@ struct Inode {
 
   std::mutex mu;  // guards the fields below
   bool seen_before = false;
-  FileValidator seen;       // validator of the version whose pages may be cached
+  FileValidator seen;  // validator of the version whose pages may be cached
   bool opened_before = false;
-  FileValidator last_open;  // validator at the last open (kernel keep_cache)
+  FileValidator last_open;         // validator at the last open (kernel keep_cache)
   bool last_open_settled = false;  // ...and it was not racy then
 
   ~Inode();

@@ -245,7 +245,8 @@ uint64_t MemoryGovernor::Tick() {
 bool MemoryGovernor::HasRoom() const {
   const int64_t now =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-  if (now - room_checked_ns_.load(std::memory_order_relaxed) < 1'000'000) return has_room_.load(std::memory_order_relaxed);
+  if (now - room_checked_ns_.load(std::memory_order_relaxed) < 1'000'000)
+    return has_room_.load(std::memory_order_relaxed);
   std::unique_lock lock(room_mu_, std::try_to_lock);
   if (lock.owns_lock()) {
     const uint64_t capacity = capacity_now_.load(std::memory_order_relaxed);

@@ -19,10 +19,10 @@
 #include "cleancache/backend_spec.h"
 #include "cleancache/cleancache.hpp"
 #include "fuse/cached_fs.h"
+#include "fuse/device_hooks.h"
 #include "fuse/file_validator.h"
 #include "fuse/fuse_api.h"
 #include "fuse/memory_governor.h"
-#include "fuse/device_hooks.h"
 #include "fuse/stats_socket.h"
 
 namespace cleancache::fuse {
@@ -33,7 +33,8 @@ namespace {
 Status DeadMount(const std::string& path, const char* role) {
   return Status::Busy(std::string(role) + " '" + path +
                       "' is a FUSE mount whose server is gone (killed or crashed): unmount it first with "
-                      "`cleancache umount " + path + "` or `fusermount3 -u " + path + "`");
+                      "`cleancache umount " +
+                      path + "` or `fusermount3 -u " + path + "`");
 }
 
 Result<std::string> CanonicalDirectory(const std::string& path, const char* role) {
@@ -174,8 +175,9 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
   // A mount hides what the directory held; only on request (as fuse's
   // `nonempty` and rclone's --allow-non-empty).
   if (!options.allow_nonempty && CountEntries(options.mountpoint, 1) != 0) {
-    return Status::InvalidArgument("mountpoint '" + options.mountpoint +
-                                   "' is not empty: the mount would hide its files (pass --nonempty to mount over them)");
+    return Status::InvalidArgument(
+        "mountpoint '" + options.mountpoint +
+        "' is not empty: the mount would hide its files (pass --nonempty to mount over them)");
   }
 
   auto spec = ParseBackendSpec(options.backend_spec);
@@ -226,11 +228,11 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
   // (a scan repeated within that is admitted on its second pass): 1 byte per
   // key, ~0.1% of the memory it guards.
   if (governor) {
-    options.stream_window_pages = std::clamp<uint64_t>(governor->Stats().max_bytes / CachedFs::kPageSize * 4,
-                                                       1u << 16, 1u << 22);
+    options.stream_window_pages =
+        std::clamp<uint64_t>(governor->Stats().max_bytes / CachedFs::kPageSize * 4, 1u << 16, 1u << 22);
   }
-  auto fs = std::make_unique<CachedFs>(options, cache, *pool, root_fd, DeviceQualified(*root_identity, root_stat.st_dev),
-                                       governor.get());
+  auto fs = std::make_unique<CachedFs>(options, cache, *pool, root_fd,
+                                       DeviceQualified(*root_identity, root_stat.st_dev), governor.get());
 
   auto stats = StatsServer::Start(options.mountpoint, [&fs, &governor] {
     nlohmann::json j = fs->StatsJson();
@@ -242,10 +244,10 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
     return stats.status();
   }
 
-  std::vector<std::string> arg_text = {
-      "cleancache", "-o",
-      "fsname=cleancache:" + options.backing + ",subtype=cleancache,default_permissions" +
-          (getuid() == 0 ? ",allow_other" : "")};
+  std::vector<std::string> arg_text = {"cleancache", "-o",
+                                       "fsname=cleancache:" + options.backing +
+                                           ",subtype=cleancache,default_permissions" +
+                                           (getuid() == 0 ? ",allow_other" : "")};
   if (options.debug) arg_text.push_back("-d");
   std::vector<char*> argv;
   for (auto& a : arg_text) argv.push_back(a.data());

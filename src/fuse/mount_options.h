@@ -40,10 +40,10 @@ struct MountOptions {
   // (backing_watcher.h): kAuto takes the whole filesystem where it may (root),
   // else each directory looked up.
   WatchScope watch_scope = WatchScope::kAuto;
-  double timeout_seconds = 1.0;     // kernel attribute / entry cache timeout
-  unsigned max_threads = 0;         // 0 = libfuse default
-  bool debug = false;               // libfuse request log on stderr
-  bool allow_nonempty = false;      // mount over a directory that has entries (hiding them)
+  double timeout_seconds = 1.0;  // kernel attribute / entry cache timeout
+  unsigned max_threads = 0;      // 0 = libfuse default
+  bool debug = false;            // libfuse request log on stderr
+  bool allow_nonempty = false;   // mount over a directory that has entries (hiding them)
 };
 
 }  // namespace cleancache::fuse

@@ -43,11 +43,10 @@ Result<std::unique_ptr<ConnectionPool>> ConnectionPool::Create(const MemcachedOp
     }
   }
   for (const MemcachedServer& server : options.servers) {
-    memcached_return_t rc =
-        memcached_server_add_with_weight(master, server.host.c_str(), server.port, server.weight);
+    memcached_return_t rc = memcached_server_add_with_weight(master, server.host.c_str(), server.port, server.weight);
     if (rc != MEMCACHED_SUCCESS) {
-      return Status::InvalidArgument("memcached: bad server " + server.host + ":" + std::to_string(server.port) +
-                                     ": " + memcached_last_error_message(master));
+      return Status::InvalidArgument("memcached: bad server " + server.host + ":" + std::to_string(server.port) + ": " +
+                                     memcached_last_error_message(master));
     }
   }
   return pool;
@@ -105,8 +104,10 @@ size_t ConnectionPool::CountAnsweringServers() {
     probe = memcached_clone(nullptr, master_);
   }
   if (!probe) return 0;
-  memcached_behavior_set(probe, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, std::max<uint64_t>(options_.connect_timeout_ms, kCheckTimeoutMs));
-  memcached_behavior_set(probe, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, std::max<uint64_t>(options_.timeout_ms, kCheckTimeoutMs));
+  memcached_behavior_set(probe, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT,
+                         std::max<uint64_t>(options_.connect_timeout_ms, kCheckTimeoutMs));
+  memcached_behavior_set(probe, MEMCACHED_BEHAVIOR_POLL_TIMEOUT,
+                         std::max<uint64_t>(options_.timeout_ms, kCheckTimeoutMs));
   memcached_version(probe);
   size_t answering = 0;
   uint32_t count = memcached_server_count(probe);

@@ -13,8 +13,8 @@
 #include <bit>
 #include <cstring>
 #include <mutex>
-#include <shared_mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string_view>
 #include <unordered_map>
 
@@ -118,8 +118,7 @@ class StripeLocks {
 
 struct Counters {
   std::atomic<uint64_t> gets{0}, hits{0}, puts{0}, stored{0}, put_failures{0}, get_failures{0}, delete_failures{0},
-      auth_failures{0}, no_connection{0}, generation_bumps{0}, raced_invalidations{0}, sent_bytes{0},
-      multi_gets{0};
+      auth_failures{0}, no_connection{0}, generation_bumps{0}, raced_invalidations{0}, sent_bytes{0}, multi_gets{0};
 };
 
 class MemcachedBackend final : public Backend {
@@ -127,8 +126,8 @@ class MemcachedBackend final : public Backend {
   MemcachedBackend(const MemcachedOptions& options, std::unique_ptr<ConnectionPool> connections)
       : options_(options), connections_(std::move(connections)) {
     PageSealer probe(options_.encrypt, options_.compress);
-    name_ = "memcached(" + connections_->ServerList() + ", " + probe.Description() +
-            (options_.compress ? ", lz4)" : ")");
+    name_ =
+        "memcached(" + connections_->ServerList() + ", " + probe.Description() + (options_.compress ? ", lz4)" : ")");
   }
 
   std::string Name() const override { return name_; }
@@ -241,10 +240,11 @@ class MemcachedBackend final : public Backend {
       std::span<const uint8_t> b = binding.ForIndex(first + i);
       MemcachedKey name;
       pool->sealer.KeyFor(b, name);
-      std::span<const uint8_t> value = pool->sealer.Seal(b, pages.subspan(i * page_size, page_size), connection->sealing);
-      memcached_return_t rc = memcached_set(connection->handle, name, sizeof name,
-                                            reinterpret_cast<const char*>(value.data()), value.size(),
-                                            static_cast<time_t>(options_.expire_seconds), 0);
+      std::span<const uint8_t> value =
+          pool->sealer.Seal(b, pages.subspan(i * page_size, page_size), connection->sealing);
+      memcached_return_t rc =
+          memcached_set(connection->handle, name, sizeof name, reinterpret_cast<const char*>(value.data()),
+                        value.size(), static_cast<time_t>(options_.expire_seconds), 0);
       if (rc == MEMCACHED_SUCCESS) {
         ++stored;
         sent_bytes += value.size();

@@ -13,8 +13,8 @@ Result<uint64_t> ParseNumber(std::string_view what, std::string_view text, uint6
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < min || value > max) {
     return Status::InvalidArgument("memcached: " + std::string(what) + " must be a whole number from " +
-                                   std::to_string(min) + " to " + std::to_string(max) + ", got '" +
-                                   std::string(text) + "'");
+                                   std::to_string(min) + " to " + std::to_string(max) + ", got '" + std::string(text) +
+                                   "'");
   }
   return value;
 }
@@ -82,12 +82,9 @@ Result<MemcachedOptions> MemcachedOptions::FromSpec(const BackendSpec& spec) {
     uint32_t* target;
   };
   const NumberKey numbers[] = {
-      {"timeout", 1, 60000, &options.timeout_ms},
-      {"connect_timeout", 1, 60000, &options.connect_timeout_ms},
-      {"retry", 1, 3600, &options.retry_seconds},
-      {"failure_limit", 1, 1000, &options.failure_limit},
-      {"connections", 1, 1024, &options.connections},
-      {"ttl", 0, 30 * 24 * 3600, &options.expire_seconds},
+      {"timeout", 1, 60000, &options.timeout_ms},     {"connect_timeout", 1, 60000, &options.connect_timeout_ms},
+      {"retry", 1, 3600, &options.retry_seconds},     {"failure_limit", 1, 1000, &options.failure_limit},
+      {"connections", 1, 1024, &options.connections}, {"ttl", 0, 30 * 24 * 3600, &options.expire_seconds},
   };
   for (const NumberKey& number : numbers) {
     if (const std::string* text = spec.Find(number.key)) {

@@ -103,8 +103,8 @@ static bool OpenDetached(bool use_aes, const void* aes_state, const uint8_t* key
                message, nullptr, cipher, cipher_bytes, tag, ad, ad_bytes, nonce,
                static_cast<const crypto_aead_aes256gcm_state*>(aes_state)) == 0;
   }
-  return crypto_aead_xchacha20poly1305_ietf_decrypt_detached(message, nullptr, cipher, cipher_bytes, tag, ad,
-                                                             ad_bytes, nonce, key) == 0;
+  return crypto_aead_xchacha20poly1305_ietf_decrypt_detached(message, nullptr, cipher, cipher_bytes, tag, ad, ad_bytes,
+                                                             nonce, key) == 0;
 }
 
 std::span<const uint8_t> PageSealer::Seal(std::span<const uint8_t> binding, std::span<const uint8_t> page,
@@ -128,10 +128,9 @@ std::span<const uint8_t> PageSealer::Seal(std::span<const uint8_t> binding, std:
     // Encrypted: compress into the work buffer, then encrypt into the value.
     // Plaintext: compress straight into the value's payload.
     uint8_t* packed_out = encrypt_ ? SealerScratch::Reserve(scratch.work_, bound) : payload;
-    int packed = LZ4_compress_fast_extState_fastReset(scratch.lz4_stream_, reinterpret_cast<const char*>(page.data()),
-                                                      reinterpret_cast<char*>(packed_out),
-                                                      static_cast<int>(page.size()), static_cast<int>(bound),
-                                                      kLz4Acceleration);
+    int packed = LZ4_compress_fast_extState_fastReset(
+        scratch.lz4_stream_, reinterpret_cast<const char*>(page.data()), reinterpret_cast<char*>(packed_out),
+        static_cast<int>(page.size()), static_cast<int>(bound), kLz4Acceleration);
     if (packed > 0 && static_cast<size_t>(packed) < page.size()) {
       message = packed_out;
       payload_bytes = static_cast<size_t>(packed);

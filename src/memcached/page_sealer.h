@@ -41,7 +41,7 @@ class SealerScratch {
   // Seal: the compressed page before encryption. Open: the decrypted payload,
   // or (plaintext) the binding and value the tag covers, made contiguous.
   std::vector<uint8_t> work_;
-  void* lz4_stream_;             // LZ4_stream_t, reset cheaply between pages
+  void* lz4_stream_;  // LZ4_stream_t, reset cheaply between pages
 };
 
 class PageSealer {

@@ -21,7 +21,8 @@ bool ParseUnsigned(const std::string& text, uint64_t* out) {
 
 Result<PageTrace> ReadFioIolog(const std::string& path, uint32_t page_size) {
   if (page_size < 512 || page_size > 65536 || !std::has_single_bit(page_size))
-    return Status::InvalidArgument("iolog page size " + std::to_string(page_size) + ": must be a power of two in 512..65536");
+    return Status::InvalidArgument("iolog page size " + std::to_string(page_size) +
+                                   ": must be a power of two in 512..65536");
   std::ifstream in(path);
   if (!in) return Status::NotFound("cannot open iolog " + path);
   std::string line;
@@ -30,7 +31,8 @@ Result<PageTrace> ReadFioIolog(const std::string& path, uint32_t page_size) {
   if (line == "fio version 2 iolog") version = 2;
   if (line == "fio version 3 iolog") version = 3;
   if (version == 0)
-    return Status::InvalidArgument("iolog " + path + ": line 1 is not \"fio version 2 iolog\" or \"fio version 3 iolog\"");
+    return Status::InvalidArgument("iolog " + path +
+                                   ": line 1 is not \"fio version 2 iolog\" or \"fio version 3 iolog\"");
 
   PageTrace trace;
   trace.page_size = page_size;

@@ -119,9 +119,11 @@ Status TraceWriter::Close() {
   uint8_t header[kTraceHeaderBytes];
   EncodeHeader(header, options_.page_size, records_, XXH3_64bits_digest(hasher_->state),
                dropped_ > 0 ? kFlagLimitReached : 0);
-  if (error_.ok() && (std::fseek(file_, 0, SEEK_SET) != 0 || std::fwrite(header, 1, sizeof header, file_) != sizeof header))
+  if (error_.ok() &&
+      (std::fseek(file_, 0, SEEK_SET) != 0 || std::fwrite(header, 1, sizeof header, file_) != sizeof header))
     error_ = Status::IOError("cannot write trace header of " + path_ + ": " + ErrnoText());
-  if (std::fclose(file_) != 0 && error_.ok()) error_ = Status::IOError("cannot close trace " + path_ + ": " + ErrnoText());
+  if (std::fclose(file_) != 0 && error_.ok())
+    error_ = Status::IOError("cannot close trace " + path_ + ": " + ErrnoText());
   file_ = nullptr;
   return error_;
 }
@@ -228,7 +230,8 @@ Result<PageTrace> ReadAnyTrace(const std::string& path, uint32_t iolog_page_size
   if (got >= sizeof kMagic && std::memcmp(start, kMagic, sizeof kMagic) == 0) return ReadPageTrace(path);
   if (got == sizeof start && std::memcmp(start, "fio version", sizeof start) == 0)
     return ReadFioIolog(path, iolog_page_size);
-  return Status::Corruption("trace " + path + ": neither a cleancache trace (magic CCTRACE1) nor a fio iolog "
+  return Status::Corruption("trace " + path +
+                            ": neither a cleancache trace (magic CCTRACE1) nor a fio iolog "
                             "(first line \"fio version 2 iolog\" or \"fio version 3 iolog\")");
 }
 

@@ -31,11 +31,11 @@ const char* WorkloadName(Workload workload);
 
 struct GeneratorOptions {
   Workload workload = Workload::kZipf;
-  uint64_t pages = 131072;      // 512 MiB of 4 KiB pages
+  uint64_t pages = 131072;  // 512 MiB of 4 KiB pages
   uint64_t accesses = 1 << 20;
-  double zipf_exponent = 0.8;   // in (0, 1)
-  double hot_share = 0.125;     // scan-hot: hot set = 1/8 of the pages
-  double hot_ratio = 0.5;       // scan-hot: share of reads that go to the hot set
+  double zipf_exponent = 0.8;  // in (0, 1)
+  double hot_share = 0.125;    // scan-hot: hot set = 1/8 of the pages
+  double hot_ratio = 0.5;      // scan-hot: share of reads that go to the hot set
   uint64_t pages_per_file = 256;
   uint32_t page_size = 4096;
   uint64_t seed = 1;

@@ -16,7 +16,7 @@ constexpr std::string_view kReplayUuid = "c1ea0cac-4e00-4e91-a000-000000000017";
 uint64_t PoolSalt(uint8_t pool) { return pool * 0x9E3779B97F4A7C15ull; }
 
 Result<std::unique_ptr<Cleancache>> NewCache(const BackendSpec& spec, uint32_t page_size, PoolId* pool,
-                                              std::string* name) {
+                                             std::string* name) {
   auto backend = CreateBackend(spec);
   if (!backend.ok()) return backend.status();
   if (name != nullptr) *name = backend.value()->Name();
@@ -103,8 +103,8 @@ Result<ReplayReport> ReplayTrace(const PageTrace& trace, const ReplayOptions& op
   MissRatioCurveOptions curve_options = MissRatioCurveOptions::ForCapacity(largest, options.curve_memory_share);
   const bool zcache = ParseBackendSpec(options.backend)->scheme == "zcache";
   curve_options.page_overhead_bytes = zcache ? kZcachePageOverhead : 0;
-  curve_options.initial_rate = options.curve_initial_rate > 0 ? options.curve_initial_rate
-                                                               : std::min(1.0, 2 * curve_options.initial_rate);
+  curve_options.initial_rate =
+      options.curve_initial_rate > 0 ? options.curve_initial_rate : std::min(1.0, 2 * curve_options.initial_rate);
   MissRatioCurve curve(curve_options);
 
   ReplayReport report;

@@ -65,10 +65,10 @@ struct ReplayPoint {
   uint64_t capacity_bytes = 0;
   uint64_t reads = 0;
   uint64_t hits = 0;
-  double measured = 0;   // hits / reads
+  double measured = 0;        // hits / reads
   uint64_t usable_bytes = 0;  // UsableBytes(capacity_bytes, stats)
   double predicted = 0;       // the curve at usable_bytes
-  BackendStats stats;    // at the end of the run
+  BackendStats stats;         // at the end of the run
 };
 
 struct ReplayReport {

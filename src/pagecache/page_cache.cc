@@ -187,7 +187,8 @@ int PageCache::Read(const FileKey& key, uint64_t first_index, size_t count, std:
     return impl_->feeder && miss.ticket != 0 && !(miss.from_cleancache && impl_->keep_on_get);
   };
   std::vector<std::unique_ptr<uint8_t[]>> buffers;
-  if (rc == 0 && impl_->feeder) buffers = impl_->feeder->TakeBuffers(std::count_if(misses.begin(), misses.end(), feeds));
+  if (rc == 0 && impl_->feeder)
+    buffers = impl_->feeder->TakeBuffers(std::count_if(misses.begin(), misses.end(), feeds));
   if (rc == 0 && on_filled) on_filled();
   uint64_t evicted = 0;
   std::vector<QueuedPut> queued;

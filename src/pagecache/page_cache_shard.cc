@@ -22,8 +22,7 @@ PageCacheShard::Slot* PageCacheShard::FindSlot(const FileKey& key, uint64_t inde
   return slot == file->second.end() ? nullptr : &slot->second;
 }
 
-void PageCacheShard::EraseSlot(FileMap::iterator file,
-                               FileSlots::iterator slot) {
+void PageCacheShard::EraseSlot(FileMap::iterator file, FileSlots::iterator slot) {
   if (slot->second.state == State::kResident) {
     frames_.Give(slot->second.page->data);
     lru_.erase(slot->second.page);
@@ -94,8 +93,7 @@ void PageCacheShard::RevokeWhere(FileMap::iterator file, Doomed doomed) {
   for (auto it : victims) Revoke(file, it);
 }
 
-bool PageCacheShard::Revoke(FileMap::iterator file,
-                            FileSlots::iterator slot) {
+bool PageCacheShard::Revoke(FileMap::iterator file, FileSlots::iterator slot) {
   if (slot->second.state == State::kPutting || slot->second.state == State::kPuttingRevoked) {
     slot->second.state = State::kPuttingRevoked;
     return false;
@@ -104,8 +102,8 @@ bool PageCacheShard::Revoke(FileMap::iterator file,
   return true;
 }
 
-uint64_t PageCacheShard::FinishLoad(const FileKey& key, uint64_t index, uint64_t ticket,
-                                    std::span<const uint8_t> data, bool came_from_cleancache) {
+uint64_t PageCacheShard::FinishLoad(const FileKey& key, uint64_t index, uint64_t ticket, std::span<const uint8_t> data,
+                                    bool came_from_cleancache) {
   if (ticket == 0) return 0;
   auto file = files_.find(key);
   if (file == files_.end()) return 0;

@@ -97,7 +97,7 @@ class PageCacheShard {
   struct Page {
     FileKey key;
     uint64_t index;
-    uint8_t* data;  // a frame of frames_
+    uint8_t* data;       // a frame of frames_
     bool in_cleancache;  // an identical copy is known to be in a keep-on-get pool
   };
   using PageList = std::list<Page>;
@@ -105,7 +105,7 @@ class PageCacheShard {
   struct Slot {
     PageList::iterator page;  // valid when resident
     State state = State::kLoading;
-    uint64_t ticket = 0;      // when loading, queued or putting
+    uint64_t ticket = 0;  // when loading, queued or putting
   };
   using FileSlots = std::unordered_map<uint64_t, Slot>;
   using FileMap = std::unordered_map<FileKey, FileSlots, FileKeyHash>;

@@ -17,7 +17,7 @@ constexpr unsigned kIdlePolls = 50;
 // Free buffers kept once the queue is empty (a batch's worth): more would be
 // memory held for nothing between bursts.
 constexpr size_t kSpareBuffers = kBatch;
-}
+}  // namespace
 
 PutFeeder::PutFeeder(uint64_t max_pages, uint32_t page_size, PutFn put)
     : max_pages_(max_pages), page_size_(page_size), put_(std::move(put)) {

@@ -75,7 +75,7 @@ class PutFeeder {
   uint64_t buffers_out_ = 0;  // allocated buffers not in free_ (taken, queued or being put)
   uint64_t busy_ = 0;         // pages the thread is putting now
   bool stop_ = false;
-  bool sleeping_ = true;      // the thread waits without a timeout: Push must wake it
+  bool sleeping_ = true;  // the thread waits without a timeout: Push must wake it
   std::thread thread_;
 };
 

@@ -12,10 +12,10 @@ constexpr std::string_view kGrammar =
     "zcache[:key=value,...], memcached://host:port[,host:port...][?key=value&...], "
     "tmem:/path/to/socket[?key=value&...], tier:<spec>+<spec>";
 
-bool IsSchemeChar(char c) { return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_'; }
-bool IsKeyChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+bool IsSchemeChar(char c) {
+  return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
 }
+bool IsKeyChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'; }
 
 class Parser {
  public:
@@ -49,7 +49,9 @@ class Parser {
     } else if (scheme == "tmem") {
       status = ParseTmem(rest, &spec);
     } else if (scheme == "tier") {
-      if (!allow_tier) return Error("nested tier '" + std::string(text) + "' is not supported: a tier part must be zcache, memcached or tmem");
+      if (!allow_tier)
+        return Error("nested tier '" + std::string(text) +
+                     "' is not supported: a tier part must be zcache, memcached or tmem");
       status = ParseTier(rest, &spec);
     } else {
       return Error("unknown scheme '" + std::string(scheme) + "' (known schemes: zcache, memcached, tmem, tier)");
@@ -108,8 +110,9 @@ class Parser {
       }
     }
     if (host.empty()) return Error("memcached server '" + std::string(server) + "' has an empty host");
-    const bool digits = !port.empty() && port.size() <= 5 &&
-                        std::all_of(port.begin(), port.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    const bool digits = !port.empty() && port.size() <= 5 && std::all_of(port.begin(), port.end(), [](char c) {
+      return std::isdigit(static_cast<unsigned char>(c));
+    });
     const int number = digits ? std::stoi(std::string(port)) : 0;
     if (number < 1 || number > 65535) {
       return Error("memcached server '" + std::string(server) + "': port '" + std::string(port) +

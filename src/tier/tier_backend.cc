@@ -8,11 +8,11 @@
 #include "cleancache/tier_backend.h"
 
 #include <algorithm>
-#include <string>
 #include <atomic>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -37,8 +37,8 @@ struct TierPool {
 };
 
 struct TierCounters {
-  std::atomic<uint64_t> local_hits{0}, remote_hits{0}, misses{0}, promotions{0}, promotions_undone{0},
-      demotions{0}, demotions_raced{0}, demotions_queue_full{0}, remote_invalidations_skipped{0};
+  std::atomic<uint64_t> local_hits{0}, remote_hits{0}, misses{0}, promotions{0}, promotions_undone{0}, demotions{0},
+      demotions_raced{0}, demotions_queue_full{0}, remote_invalidations_skipped{0};
 };
 
 class TierBackend final : public Backend, private EvictionListener {
@@ -140,8 +140,8 @@ class TierBackend final : public Backend, private EvictionListener {
         hit[low + i] = 1;
         ++hits;
         ++counters_.remote_hits;
-        if (pool->keep_on_get) Promote(*pool, key, first + low + i, pages.subspan((low + i) * page_size, page_size),
-                                  bulk_before);
+        if (pool->keep_on_get)
+          Promote(*pool, key, first + low + i, pages.subspan((low + i) * page_size, page_size), bulk_before);
       }
     }
     counters_.misses += count - hits;
@@ -262,8 +262,8 @@ class TierBackend final : public Backend, private EvictionListener {
       if (it == by_local_.end()) return;
       remote_pool = it->second->remote;
     }
-    Demotion demotion{remote_pool, key, index, stripe_sequence, bulk_sequence,
-                      std::vector<uint8_t>(page.begin(), page.end())};
+    Demotion demotion{remote_pool,     key,           index,
+                      stripe_sequence, bulk_sequence, std::vector<uint8_t>(page.begin(), page.end())};
     if (!queue_.Push(std::move(demotion))) ++counters_.demotions_queue_full;
   }
 

@@ -44,10 +44,9 @@ bool CpuContention::Now() {
   Sampler& s = TheSampler();
   const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
   int64_t due = s.next_sample_ns.load(std::memory_order_relaxed);
-  if (now >= due &&
-      s.next_sample_ns.compare_exchange_strong(
-          due, now + std::chrono::duration_cast<std::chrono::nanoseconds>(kSampleInterval).count(),
-          std::memory_order_relaxed)) {
+  if (now >= due && s.next_sample_ns.compare_exchange_strong(
+                        due, now + std::chrono::duration_cast<std::chrono::nanoseconds>(kSampleInterval).count(),
+                        std::memory_order_relaxed)) {
     s.contended.store(s.Sample(), std::memory_order_relaxed);
   }
   return s.contended.load(std::memory_order_relaxed);

@@ -22,12 +22,13 @@ Status WireError(const Reply& reply, const std::string& what) {
   }
 }
 
-Result<std::unique_ptr<DaemonConnection>> DaemonConnection::Connect(const std::string& socket_path,
-                                                                    uint32_t timeout_ms, const SharedArea* area,
+Result<std::unique_ptr<DaemonConnection>> DaemonConnection::Connect(const std::string& socket_path, uint32_t timeout_ms,
+                                                                    const SharedArea* area,
                                                                     std::chrono::microseconds reply_poll) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (socket_path.size() >= sizeof(addr.sun_path)) return Status::InvalidArgument("socket path too long: " + socket_path);
+  if (socket_path.size() >= sizeof(addr.sun_path))
+    return Status::InvalidArgument("socket path too long: " + socket_path);
   std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::IOError(std::string("socket: ") + std::strerror(errno));
@@ -66,8 +67,7 @@ Result<std::unique_ptr<DaemonConnection>> DaemonConnection::Connect(const std::s
   return conn;
 }
 
-Result<Reply> DaemonConnection::Call(std::span<const uint8_t> frame, Opcode op, uint64_t request_id,
-                                     uint32_t pages) {
+Result<Reply> DaemonConnection::Call(std::span<const uint8_t> frame, Opcode op, uint64_t request_id, uint32_t pages) {
   std::string error;
   const auto sent = std::chrono::steady_clock::now();
   if (!socket_.WriteAll(frame, -1, &error)) return Status::Unavailable(error);

@@ -41,7 +41,9 @@ class Cursor {
   bool short_ = false;
 };
 
-bool KnownOpcode(uint8_t op) { return op >= static_cast<uint8_t>(Opcode::kHello) && op <= static_cast<uint8_t>(Opcode::kPing); }
+bool KnownOpcode(uint8_t op) {
+  return op >= static_cast<uint8_t>(Opcode::kHello) && op <= static_cast<uint8_t>(Opcode::kPing);
+}
 
 ParseError Fail(const char* reason) { return ParseError{reason}; }
 
@@ -150,8 +152,7 @@ ParseError ParseRequest(const FrameHeader& header, std::span<const uint8_t> body
       if (ParseError e = ReadKey(c, &out->key)) return e;
       break;
     case Opcode::kStats:
-    case Opcode::kPing:
-      break;
+    case Opcode::kPing: break;
   }
   if (c.remaining() != 0) return Fail("trailing bytes after the request body");
   return {};
@@ -286,23 +287,15 @@ void EncodeRequest(const Request& r, std::vector<uint8_t>* out) {
       return;
     }
     case Opcode::kClosePool:
-    case Opcode::kFlushPool:
-      EncodePoolOnly(out, r.header.opcode, id, r.pool);
-      return;
+    case Opcode::kFlushPool: EncodePoolOnly(out, r.header.opcode, id, r.pool); return;
     case Opcode::kGetPages:
     case Opcode::kPutPages:
       EncodePages(out, r.header.opcode, id, r.pool, r.index, r.count, r.area_offset, r.key.type, r.key.view());
       return;
-    case Opcode::kInvalidatePage:
-      EncodeInvalidatePage(out, id, r.pool, r.index, r.key.type, r.key.view());
-      return;
-    case Opcode::kInvalidateInode:
-      EncodeInvalidateInode(out, id, r.pool, r.key.type, r.key.view());
-      return;
+    case Opcode::kInvalidatePage: EncodeInvalidatePage(out, id, r.pool, r.index, r.key.type, r.key.view()); return;
+    case Opcode::kInvalidateInode: EncodeInvalidateInode(out, id, r.pool, r.key.type, r.key.view()); return;
     case Opcode::kStats:
-    case Opcode::kPing:
-      EncodeEmpty(out, r.header.opcode, id);
-      return;
+    case Opcode::kPing: EncodeEmpty(out, r.header.opcode, id); return;
   }
 }
 

@@ -74,8 +74,9 @@ inline constexpr uint32_t kPoolFlagExclusiveGet = 4;
 
 // The pool_flags of an OpenPool for these properties, and back.
 constexpr uint32_t EncodePoolFlags(bool shared, bool keep_on_get) {
-  return (shared ? kPoolFlagShared : 0) |
-         (keep_on_get == shared ? 0 : keep_on_get ? kPoolFlagKeepOnGet : kPoolFlagExclusiveGet);
+  return (shared ? kPoolFlagShared : 0) | (keep_on_get == shared ? 0
+                                           : keep_on_get         ? kPoolFlagKeepOnGet
+                                                                 : kPoolFlagExclusiveGet);
 }
 constexpr bool PoolFlagsKeepOnGet(uint32_t pool_flags) {
   if ((pool_flags & kPoolFlagKeepOnGet) != 0) return true;

@@ -19,7 +19,8 @@ std::string Errno(const char* what) { return std::string(what) + ": " + std::str
 SharedArea::~SharedArea() { Reset(); }
 
 SharedArea::SharedArea(SharedArea&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)),
+    : data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
       fd_(std::exchange(other.fd_, -1)) {}
 
 SharedArea& SharedArea::operator=(SharedArea&& other) noexcept {
@@ -69,7 +70,7 @@ Result<SharedArea> SharedArea::Map(int fd, uint64_t bytes) {
   if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
     return Status::InvalidArgument("shared area is not sealed against shrink and grow");
   }
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0) return Status::IOError(Errno("fstat shared area"));
   if (static_cast<uint64_t>(st.st_size) != bytes) {
     return Status::InvalidArgument("shared area size differs from the size announced at hello");

@@ -137,8 +137,10 @@ class TmemBackend final : public Backend {
       EncodePages(&frame_, Opcode::kPutPages, rid, pool->remote, first + done, n, area_offset, key.type(), key.bytes());
       auto reply = connection_->Call(frame_, Opcode::kPutPages, rid, n);
       if (!reply.ok() || reply->status != WireStatus::kOk) {
-        if (!reply.ok()) Disconnect();
-        else pool->generation = 0;
+        if (!reply.ok())
+          Disconnect();
+        else
+          pool->generation = 0;
         dropped_puts_ += count - done;
         return;
       }
@@ -169,7 +171,7 @@ class TmemBackend final : public Backend {
   struct LocalPool {
     PoolConfig config;
     uint64_t remote = 0;
-    uint64_t generation = 0;  // connection generation the remote id belongs to; 0 = unbound
+    uint64_t generation = 0;   // connection generation the remote id belongs to; 0 = unbound
     bool needs_flush = false;  // a shared pool that missed an invalidation
   };
 
@@ -226,8 +228,10 @@ class TmemBackend final : public Backend {
     if (!reply.ok() || reply->status != WireStatus::kOk) {
       if (pool.config.shared) pool.needs_flush = true;
       ++lost_invalidations_;
-      if (!reply.ok()) Disconnect();
-      else pool.generation = 0;
+      if (!reply.ok())
+        Disconnect();
+      else
+        pool.generation = 0;
     }
   }
 
@@ -353,9 +357,12 @@ Result<TmemOptions> TmemOptions::FromSpec(const BackendSpec& spec) {
     options.shared_bytes = *size;
   }
   if (const std::string* v = spec.Find("connect")) {
-    if (*v == "now") options.connect_now = true;
-    else if (*v == "lazy") options.connect_now = false;
-    else return Status::InvalidArgument("tmem: connect must be now or lazy");
+    if (*v == "now")
+      options.connect_now = true;
+    else if (*v == "lazy")
+      options.connect_now = false;
+    else
+      return Status::InvalidArgument("tmem: connect must be now or lazy");
   }
   return options;
 }

@@ -26,8 +26,7 @@ PageCodec::~PageCodec() {
 
 size_t PageCodec::Compress(const uint8_t* src, size_t size, uint8_t* dst, size_t dst_capacity) const {
   switch (codec_) {
-    case Codec::kLz4:
-      return CompressLz4(src, size, dst, dst_capacity);
+    case Codec::kLz4: return CompressLz4(src, size, dst, dst_capacity);
     case Codec::kZstd: {
       ZSTD_CCtx* ctx = TakeCompressor();
       size_t n = ZSTD_compressCCtx(ctx, dst, dst_capacity, src, size, level_ != 0 ? level_ : ZSTD_CLEVEL_DEFAULT);

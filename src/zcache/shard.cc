@@ -176,8 +176,10 @@ void Shard::RemoveEntry(uint32_t e) {
   *link = en.hash_next;
 
   FileRecord& r = files_[f];
-  if (en.file_prev != kNil) entries_[en.file_prev].file_next = en.file_next;
-  else r.first_page = en.file_next;
+  if (en.file_prev != kNil)
+    entries_[en.file_prev].file_next = en.file_next;
+  else
+    r.first_page = en.file_next;
   if (en.file_next != kNil) entries_[en.file_next].file_prev = en.file_prev;
 
   if (en.file & kSameFilled) {
@@ -247,7 +249,7 @@ void Shard::Put(BackendPoolId pool, const FileKey& key, uint64_t index, const Pr
     en.payload = page.word;
     ++counters_.same_filled;
   } else {
-    if (page.kind == PreparedPage::Kind::kRaw) en.file |= kRaw;  // (counted by the caller)
+    if (page.kind == PreparedPage::Kind::kRaw) en.file |= kRaw;           // (counted by the caller)
     if (AppendObject(e, page.data, page.size, &en.payload) == nullptr) {  // mmap failed
       entries_.Free(e);
       if (files_[f].pages == 0) RemoveFile(f);
@@ -696,16 +698,14 @@ ShardCounters Shard::Counters() {
 
 uint64_t Shard::Shrink(uint64_t target) {
   std::lock_guard lock(mutex_);
-  while (RealBytes() > target && EvictOne(false)) {
-  }
+  while (RealBytes() > target && EvictOne(false)) {}
   return RealBytes();
 }
 
 void Shard::SetCapacity(uint64_t capacity) {
   std::lock_guard lock(mutex_);
   config_.capacity_bytes = capacity;
-  while (RealBytes() > capacity && EvictOne(false)) {
-  }
+  while (RealBytes() > capacity && EvictOne(false)) {}
 }
 
 void Shard::SetEvictionListener(EvictionListener* listener) {

@@ -50,7 +50,7 @@ struct ShardCounters {
   uint64_t segment_used_bytes = 0;  // appended, not yet reclaimed
   uint64_t segment_live_bytes = 0;  // still referenced
   uint64_t compactions = 0;
-  uint64_t segments_mapped = 0;  // fresh mappings (each faulted in as it fills): recycling keeps this flat
+  uint64_t segments_mapped = 0;   // fresh mappings (each faulted in as it fills): recycling keeps this flat
   uint64_t invalidate_steps = 0;  // records visited by InvalidateFile/RemovePool: their cost
 };
 
@@ -89,8 +89,8 @@ class Shard {
 
   struct Entry {
     uint64_t index = 0;
-    uint64_t payload = 0;     // (segment << 32) | offset, or the same-filled word
-    uint32_t file = kNil;     // FileRecord slot | flags; kNil while free
+    uint64_t payload = 0;  // (segment << 32) | offset, or the same-filled word
+    uint32_t file = kNil;  // FileRecord slot | flags; kNil while free
     uint32_t hash_next = kNil;
     uint32_t file_prev = kNil;
     uint32_t file_next = kNil;
@@ -100,7 +100,7 @@ class Shard {
 
   struct FileRecord {
     static constexpr uint32_t kInlineKey = 16;  // (dev, ino) keys and ext4/xfs/tmpfs handles fit
-    uint64_t hash = 0;  // FileKey hash mixed with the pool id
+    uint64_t hash = 0;                          // FileKey hash mixed with the pool id
     BackendPoolId pool = 0;
     uint32_t type = 0;
     uint32_t key_size = 0;

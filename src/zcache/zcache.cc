@@ -17,10 +17,10 @@
 namespace cleancache {
 namespace {
 
+using zcache::IsSameFilled;
 using zcache::PageCodec;
 using zcache::PreparedPage;
 using zcache::Shard;
-using zcache::IsSameFilled;
 
 // Pages of a file go to shards in stripes of this many, so a file costs one
 // record per stripe while a large file still spreads over all shards.
@@ -43,8 +43,8 @@ class ZCache final : public Backend {
     options_.segment_bytes = segment;
     shard_mask_ = shards - 1;
     for (uint32_t i = 0; i < shards; ++i)
-      shards_.push_back(std::make_unique<Shard>(zcache::ShardConfig{
-          options.capacity / shards, segment, options.max_fragmentation_percent, &codec_}));
+      shards_.push_back(std::make_unique<Shard>(
+          zcache::ShardConfig{options.capacity / shards, segment, options.max_fragmentation_percent, &codec_}));
   }
 
   std::string Name() const override {
@@ -183,7 +183,8 @@ class ZCache final : public Backend {
   };
 
   Shard& ShardFor(BackendPoolId pool, const FileKey& key, uint64_t index) {
-    uint64_t h = zcache::Mix64(key.hash() ^ (pool * 0x9E3779B97F4A7C15ull) ^ ((index >> kStripeShift) * 0xC2B2AE3D27D4EB4Full));
+    uint64_t h =
+        zcache::Mix64(key.hash() ^ (pool * 0x9E3779B97F4A7C15ull) ^ ((index >> kStripeShift) * 0xC2B2AE3D27D4EB4Full));
     return *shards_[h & shard_mask_];
   }
 

@@ -12,8 +12,9 @@ Result<uint32_t> ParseUint(std::string_view key, std::string_view text, uint32_t
   uint32_t v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi)
-    return Status::InvalidArgument("zcache: " + std::string(key) + "=" + std::string(text) + ": expected a whole number from " +
-                                   std::to_string(lo) + " to " + std::to_string(hi));
+    return Status::InvalidArgument("zcache: " + std::string(key) + "=" + std::string(text) +
+                                   ": expected a whole number from " + std::to_string(lo) + " to " +
+                                   std::to_string(hi));
   return v;
 }
 
@@ -58,7 +59,8 @@ Result<ZCacheOptions> ZCacheOptions::FromSpec(const BackendSpec& spec) {
     if (key == "capacity") {
       auto size = ParseSize(value);
       if (!size.ok()) return Status::InvalidArgument("zcache: capacity: " + size.status().message());
-      if (*size < (512u << 10)) return Status::InvalidArgument("zcache: capacity " + value + " is below the minimum of 512K");
+      if (*size < (512u << 10))
+        return Status::InvalidArgument("zcache: capacity " + value + " is below the minimum of 512K");
       // A capacity is a promise of memory: one the machine cannot keep is a
       // typo (99999T for 99999M), not a wish to be trimmed silently.
       if (const uint64_t ram = MachineMemoryBytes(); ram != 0 && *size > ram) {
@@ -81,9 +83,12 @@ Result<ZCacheOptions> ZCacheOptions::FromSpec(const BackendSpec& spec) {
       if (!pct.ok()) return pct.status();
       o.threshold_percent = *pct;
     } else if (key == "incompressible") {
-      if (value == "raw") o.store_incompressible = true;
-      else if (value == "reject") o.store_incompressible = false;
-      else return Status::InvalidArgument("zcache: incompressible=" + value + ": expected raw or reject");
+      if (value == "raw")
+        o.store_incompressible = true;
+      else if (value == "reject")
+        o.store_incompressible = false;
+      else
+        return Status::InvalidArgument("zcache: incompressible=" + value + ": expected raw or reject");
     } else if (key == "same_filled") {
       auto on = ParseSwitch(key, value);
       if (!on.ok()) return on.status();
@@ -91,7 +96,8 @@ Result<ZCacheOptions> ZCacheOptions::FromSpec(const BackendSpec& spec) {
     } else if (key == "shards") {
       auto n = ParseUint(key, value, 1, 256);
       if (!n.ok()) return n.status();
-      if (!std::has_single_bit(*n)) return Status::InvalidArgument("zcache: shards=" + value + ": must be a power of two");
+      if (!std::has_single_bit(*n))
+        return Status::InvalidArgument("zcache: shards=" + value + ": must be a power of two");
       o.shards = *n;
     } else if (key == "segment") {
       auto size = ParseSize(value);

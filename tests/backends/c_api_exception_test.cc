@@ -50,7 +50,7 @@ TEST(CApiExceptions, ThrowOnTheDataPath) {
     uint8_t page[4096] = {};
     EXPECT_EQ(cc_get_page(h.cache, pool, &key, 0, page, sizeof page), CC_EIO);
     EXPECT_EQ(LastError(h.cache), std::strcmp(what, "std") == 0 ? "internal error: throwing backend: get"
-                                                                 : "internal error: unknown exception");
+                                                                : "internal error: unknown exception");
   }
   Handle put("zcache:at=put");
   const int32_t pool = cc_init_fs(put.cache, 4096);

@@ -13,9 +13,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <utility>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "cleancache/backend_spec.h"
@@ -121,8 +121,7 @@ void ExpectConsistent(const nlohmann::json& j, uint64_t pages) {
 }
 
 TEST_F(CliTest, SyntheticBenchJson) {
-  const nlohmann::json j =
-      RunJson({"--synthetic", "512", "--compressibility", "0.8", "--zero-share", "0.25"});
+  const nlohmann::json j = RunJson({"--synthetic", "512", "--compressibility", "0.8", "--zero-share", "0.25"});
   ExpectConsistent(j, 512);
   EXPECT_EQ(j["page_size"], 4096);
   EXPECT_EQ(j["threads"], 1);
@@ -150,8 +149,8 @@ TEST_F(CliTest, MachineCorpusBenchJson) {
 TEST_F(CliTest, TextOutput) {
   const Outcome outcome = Run({"bench", "--synthetic", "64"});
   EXPECT_EQ(outcome.exit_code, 0) << outcome.err;
-  for (const char* field : {"put ", "get ", "MB/s", "hit ratio", "compression", "density", "real memory",
-                            "evictions", "same-filled", "rejected"})
+  for (const char* field : {"put ", "get ", "MB/s", "hit ratio", "compression", "density", "real memory", "evictions",
+                            "same-filled", "rejected"})
     EXPECT_NE(outcome.out.find(field), std::string::npos) << field << " in\n" << outcome.out;
   EXPECT_EQ(outcome.err, "");
 }
@@ -325,7 +324,8 @@ TEST_F(CliTest, ServeReloadsItsConfigOnSighupAndRemovesItsSocketOnSigterm) {
 
   std::ofstream(conf) << base << "[tenant " << me << "]\ncap = lots\n";  // invalid: the old config stays
   ASSERT_EQ(kill(serve.pid(), SIGHUP), 0);
-  EXPECT_TRUE(Eventually([&] { return ReadAll(log).find("keeping the old one") != std::string::npos; })) << ReadAll(log);
+  EXPECT_TRUE(Eventually([&] { return ReadAll(log).find("keeping the old one") != std::string::npos; }))
+      << ReadAll(log);
   EXPECT_NE(ReadAll(log).find("cleancached.conf:5: cap: bad size 'lots'"), std::string::npos)
       << "names file, line and value: " << ReadAll(log);
   EXPECT_TRUE(serve.Alive());

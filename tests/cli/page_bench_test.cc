@@ -24,7 +24,8 @@ class RecordingBackend : public MapBackend {
     std::multiset<std::pair<std::string, uint64_t>> puts;
     std::atomic<uint64_t> gets{0};
   };
-  RecordingBackend(Shared& shared, bool corrupt_index_3, bool drop_odd) : shared_(shared), corrupt_(corrupt_index_3), drop_odd_(drop_odd) {}
+  RecordingBackend(Shared& shared, bool corrupt_index_3, bool drop_odd)
+      : shared_(shared), corrupt_(corrupt_index_3), drop_odd_(drop_odd) {}
 
   bool GetPage(BackendPoolId pool, const FileKey& key, uint64_t index, std::span<uint8_t> page) override {
     shared_.gets.fetch_add(1);
@@ -58,7 +59,7 @@ PageCorpus SmallCorpus(uint64_t pages) {
 }
 
 Result<PageBenchReport> RunBench(RecordingBackend::Shared& shared, const PageCorpus& corpus, unsigned threads,
-                            bool corrupt = false, bool drop_odd = false) {
+                                 bool corrupt = false, bool drop_odd = false) {
   Cleancache cache;
   EXPECT_TRUE(cache.RegisterBackend(std::make_unique<RecordingBackend>(shared, corrupt, drop_odd)).ok());
   PageBenchOptions options;

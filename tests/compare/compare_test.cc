@@ -146,8 +146,7 @@ TEST(StoreTest, FullArenaDropsThePutAndTheOldCopy) {
 TEST(StoreTest, MissingZramDeviceIsSkippedWithAReason) {
   const PageCorpus corpus = SmallCorpus(8);
   const PageIds ids(corpus);
-  Result<std::unique_ptr<PageStore>> store =
-      ZramContestant("zram-no-such-device").create(StoreSetup{&corpus, &ids, 0});
+  Result<std::unique_ptr<PageStore>> store = ZramContestant("zram-no-such-device").create(StoreSetup{&corpus, &ids, 0});
   ASSERT_FALSE(store.ok());
   EXPECT_NE(store.status().message().find("not present"), std::string::npos) << store.status().ToString();
 }
@@ -168,8 +167,7 @@ TEST(ZipfRunTest, BoundedCacheHitsSomeAndNeverReturnsWrongBytes) {
   const std::vector<uint32_t> measured = ZipfAccesses({2048, 0.99, 8192, 2});
   for (int n = 0; n < 3; ++n) {
     const Contestant contestant = ContestantNumber(n);
-    Result<ZipfResult> result =
-        MeasureZipf(contestant, corpus, ids, ZipfRun{&warmup, &measured, 2u << 20, 2, 0.05});
+    Result<ZipfResult> result = MeasureZipf(contestant, corpus, ids, ZipfRun{&warmup, &measured, 2u << 20, 2, 0.05});
     ASSERT_TRUE(result.ok()) << contestant.name << ": " << result.status().ToString();
     EXPECT_EQ(result->accesses, measured.size());
     EXPECT_GT(result->hits, 0u) << contestant.name;

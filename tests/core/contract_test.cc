@@ -8,14 +8,16 @@ namespace cleancache::testing {
 namespace {
 
 INSTANTIATE_TEST_SUITE_P(TestDouble, BackendContractTest,
-                         ::testing::Values(BackendFactory{
-                             "map_backend",
-                             []() -> Result<std::unique_ptr<Backend>> { return std::unique_ptr<Backend>(new MapBackend()); }}),
+                         ::testing::Values(BackendFactory{"map_backend",
+                                                          []() -> Result<std::unique_ptr<Backend>> {
+                                                            return std::unique_ptr<Backend>(new MapBackend());
+                                                          }}),
                          BackendFactoryName);
 
 #ifdef CLEANCACHE_HAVE_ZCACHE
 INSTANTIATE_TEST_SUITE_P(Zcache, BackendContractTest,
-                         ::testing::Values(BackendFactory{"zcache", [] { return CreateBackend("zcache:capacity=64M"); }}),
+                         ::testing::Values(BackendFactory{"zcache",
+                                                          [] { return CreateBackend("zcache:capacity=64M"); }}),
                          BackendFactoryName);
 #endif
 

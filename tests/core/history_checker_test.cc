@@ -111,7 +111,8 @@ TEST_P(FlawedBackendTest, WorkloadsCatchIt) {
     const PoolId pool = c.shared ? cache.InitSharedFs(Uuid{}) : cache.InitFs();
     auto report = RunSharedKeysRace(cache, pool, 4096, !c.shared, options);
     EXPECT_EQ(report.violations.empty(), c.flaw == Flaw::kNone)
-        << report.violations.size() << " violations" << (report.violations.empty() ? "" : ", first: " + report.violations[0]);
+        << report.violations.size() << " violations"
+        << (report.violations.empty() ? "" : ", first: " + report.violations[0]);
   }
 }
 

@@ -41,8 +41,8 @@ class MachineCorpusTree : public ::testing::Test {
       tree_.Write("py/mod" + n + ".py", Pattern(500 + 500 * i, i));
       tree_.Write("data/d" + n, Pattern(4096 * (1 + i % 3), i));
     }
-    tree_.Write("text/binary", Elf(100, 1));  // text filter: has a NUL
-    tree_.Write("elf/script", Pattern(100, 1));  // elf filter: no magic
+    tree_.Write("text/binary", Elf(100, 1));        // text filter: has a NUL
+    tree_.Write("elf/script", Pattern(100, 1));     // elf filter: no magic
     tree_.Write("py/readme.txt", Pattern(100, 1));  // python filter: not .py
   }
 
@@ -98,9 +98,9 @@ TEST_F(MachineCorpusTree, FilesAreInterleavedAndPadded) {
     EXPECT_EQ(f.first_page, next_page);
     next_page += f.page_count;
     const auto file_bytes = corpus->bytes().subspan(f.first_page * 4096, f.page_count * 4096);
-    EXPECT_TRUE(std::all_of(file_bytes.begin() + static_cast<long>(f.data_bytes), file_bytes.end(),
-                            [](uint8_t b) { return b == 0; }))
-        << f.path;
+    EXPECT_TRUE(std::all_of(file_bytes.begin() + static_cast<long>(f.data_bytes), file_bytes.end(), [](uint8_t b) {
+      return b == 0;
+    })) << f.path;
   }
   EXPECT_EQ(next_page, 60u);
 }

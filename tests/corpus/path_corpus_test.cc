@@ -54,8 +54,7 @@ TEST(PathCorpus, DirectoryIsWalkedInSortedOrderSkippingEmptyFilesAndSymlinks) {
   EXPECT_EQ(corpus->files()[2].path, tree.root() + "/c/third");
   EXPECT_EQ(corpus->page_count(), 1u + 1u + 2u);
   for (const CorpusFile& f : corpus->files()) {
-    const auto tail = corpus->bytes().subspan(f.first_page * 4096 + f.data_bytes,
-                                              f.page_count * 4096 - f.data_bytes);
+    const auto tail = corpus->bytes().subspan(f.first_page * 4096 + f.data_bytes, f.page_count * 4096 - f.data_bytes);
     EXPECT_TRUE(AllZero(tail)) << f.path;
     EXPECT_NE(corpus->page(f.first_page)[0], 0) << f.path;
   }

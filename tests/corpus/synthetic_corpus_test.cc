@@ -76,8 +76,8 @@ TEST(SyntheticCorpus, CompressibilityOrdersCompressedSize) {
     ASSERT_TRUE(corpus.ok());
     sizes.push_back(Lz4Bytes(*corpus));
   }
-  EXPECT_GE(sizes.front(), original);       // all random: no gain
-  EXPECT_LT(sizes.back(), original / 4);    // all text: compresses well
+  EXPECT_GE(sizes.front(), original);     // all random: no gain
+  EXPECT_LT(sizes.back(), original / 4);  // all text: compresses well
   EXPECT_TRUE(std::is_sorted(sizes.rbegin(), sizes.rend()));
   EXPECT_NEAR(static_cast<double>(sizes[2]) / original, 0.5, 0.15);
 }

@@ -131,7 +131,8 @@ TEST(DaemonGovernor, PoliciesChangeOnLiveTenantsAndTheShareShownHonoursTheCap) {
 TEST(DaemonGovernor, ConcurrentTenantsStayWithinCapacity) {
   Governor g(256 * kPage, TestStores(), 8);
   std::vector<Filler> fillers;
-  for (int i = 0; i < 4; ++i) fillers.push_back(Make(g, std::string("t").append(std::to_string(i)), static_cast<uint32_t>(i + 1)));
+  for (int i = 0; i < 4; ++i)
+    fillers.push_back(Make(g, std::string("t").append(std::to_string(i)), static_cast<uint32_t>(i + 1)));
   std::vector<std::thread> threads;
   for (auto& f : fillers) threads.emplace_back([&g, &f] { f.Put(g, 2000); });
   for (auto& t : threads) t.join();

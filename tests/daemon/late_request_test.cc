@@ -155,7 +155,7 @@ TEST(DaemonLateRequest, ALatePutNeverStoresBytesOfALaterRequest) {
   ASSERT_TRUE(pool.ok());
   const auto stalled_bytes = Pages(0x22);
   f.client->PutPages(*pool, f.script->stalled, 0, kBatch, stalled_bytes);  // stalls; the client gives up
-  f.client->PutPages(*pool, f.script->later, 0, kBatch, Pages(0x33));    // new connection
+  f.client->PutPages(*pool, f.script->later, 0, kBatch, Pages(0x33));      // new connection
   EXPECT_TRUE(f.script->Done()) << "the stalled put never finished: the test did not test";
   std::vector<uint8_t> out(size_t{kBatch} * kPage), hit(kBatch);
   f.client->GetPages(*pool, f.script->stalled, 0, kBatch, out, hit);

@@ -17,10 +17,10 @@
 
 #include "cleancache/backend_spec.h"
 #include "cleancache/cleancache.hpp"
-#include "tmem/daemon_connection.h"
 #include "daemon/stats_report.h"
 #include "daemon_harness.h"
 #include "support/workloads.h"
+#include "tmem/daemon_connection.h"
 
 namespace cleancache::daemon {
 namespace {
@@ -421,14 +421,13 @@ TEST(DaemonServer, TwoTenantsWeightedOneToThreeSettleAtOneToThree) {
   auto memory = [&](pid_t pid) -> uint64_t {
     const auto stats = d.server().Stats();
     for (const auto& t : stats["tenants"]) {
-      if (t["name"] == "pid:" + std::to_string(pid)) return t["puts"].get<uint64_t>() >= 3 * kCapacity / kPage
-                                                             ? t["real_memory_bytes"].get<uint64_t>() + 1
-                                                             : 0;
+      if (t["name"] == "pid:" + std::to_string(pid))
+        return t["puts"].get<uint64_t>() >= 3 * kCapacity / kPage ? t["real_memory_bytes"].get<uint64_t>() + 1 : 0;
     }
     return 0;
   };
-  const bool both_done = WaitFor([&] { return memory(children[0]) > 0 && memory(children[1]) > 0; },
-                                 std::chrono::seconds(20));
+  const bool both_done =
+      WaitFor([&] { return memory(children[0]) > 0 && memory(children[1]) > 0; }, std::chrono::seconds(20));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a few rebalance rounds
   const double a = static_cast<double>(memory(children[0]));
   const double b = static_cast<double>(memory(children[1]));
@@ -455,12 +454,12 @@ TEST(DaemonServer, DaemonRestartMeansMissesThenReconnection) {
   d.Stop();
   std::vector<uint8_t> out(kPage);
   EXPECT_FALSE(client->GetPage(*pool, key, 0, out));  // daemon gone: a miss, not an error
-  client->PutPage(*pool, key, 0, PageOf(2));           // dropped
+  client->PutPage(*pool, key, 0, PageOf(2));          // dropped
   d.Start();
   EXPECT_NE(d.server().epoch(), old_epoch);
-  EXPECT_FALSE(client->GetPage(*pool, key, 0, out));   // the new daemon is empty
+  EXPECT_FALSE(client->GetPage(*pool, key, 0, out));  // the new daemon is empty
   client->PutPage(*pool, key, 1, PageOf(3));
-  ASSERT_TRUE(client->GetPage(*pool, key, 1, out));     // reconnected by itself
+  ASSERT_TRUE(client->GetPage(*pool, key, 1, out));  // reconnected by itself
   EXPECT_EQ(out, PageOf(3));
   const auto stats = client->Stats();
   EXPECT_GE(stats.extra.at("tmem.connects"), 2u);

@@ -13,7 +13,8 @@ namespace cleancache::testing {
 namespace {
 
 Result<std::unique_ptr<Backend>> MakeTmemWith(std::chrono::microseconds request_poll, const std::string& client) {
-  auto daemon = std::make_unique<DaemonHarness>(DaemonHarness::DefaultConfig(), daemon::StoreFactory{}, true, request_poll);
+  auto daemon =
+      std::make_unique<DaemonHarness>(DaemonHarness::DefaultConfig(), daemon::StoreFactory{}, true, request_poll);
   auto backend = CreateBackend(daemon->Spec(client));
   if (!backend.ok()) return backend.status();
   return std::unique_ptr<Backend>(std::make_unique<OwningBackend>(std::move(daemon), std::move(*backend)));

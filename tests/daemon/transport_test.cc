@@ -148,10 +148,10 @@ TEST(DaemonReplyPoll, PollsUntilItHasLearntOtherwise) {
 TEST(DaemonReplyPoll, PredictsFromAFixedPartAndAPartPerPage) {
   ReplyPoll poll(kBudget);
   poll.Observe(Opcode::kGetPages, 1, microseconds(10));
-  poll.Observe(Opcode::kGetPages, 32, microseconds(10 + 32 * 2));  // 2 us per page beyond the fixed 10
-  EXPECT_EQ(poll.For(Opcode::kGetPages, 32), kBudget);              // 74 us expected
-  EXPECT_EQ(poll.For(Opcode::kGetPages, 45), kBudget);              // 100 us: still within
-  EXPECT_EQ(poll.For(Opcode::kGetPages, 46), microseconds::zero()); // 102 us: sleep at once
+  poll.Observe(Opcode::kGetPages, 32, microseconds(10 + 32 * 2));    // 2 us per page beyond the fixed 10
+  EXPECT_EQ(poll.For(Opcode::kGetPages, 32), kBudget);               // 74 us expected
+  EXPECT_EQ(poll.For(Opcode::kGetPages, 45), kBudget);               // 100 us: still within
+  EXPECT_EQ(poll.For(Opcode::kGetPages, 46), microseconds::zero());  // 102 us: sleep at once
   EXPECT_EQ(poll.For(Opcode::kGetPages, 1024), microseconds::zero());
   EXPECT_EQ(poll.For(Opcode::kPing, 0), kBudget);
 }

@@ -50,6 +50,7 @@ class RecordingSink : public ChangeSink {
     std::lock_guard lock(mu_);
     return departed_.count(key.ToString()) != 0;
   }
+
  private:
   std::mutex mu_;
   std::set<std::string> files_, entries_, departed_;

@@ -44,8 +44,8 @@ TEST(FileValidator, DeviceQualifiesHandlesButNotInodeKeys) {
 
 TEST(FileValidator, RecentTimestampsAreRacy) {
   int64_t now = 1'000'000'000'000;
-  EXPECT_TRUE(IsRacy({0, now - 1'000'000, now - 1'000'000}, now));        // ctime and mtime 1 ms ago
-  EXPECT_TRUE(IsRacy({0, now - 10'000'000'000, now - 1'000'000}, now));   // only ctime recent
+  EXPECT_TRUE(IsRacy({0, now - 1'000'000, now - 1'000'000}, now));            // ctime and mtime 1 ms ago
+  EXPECT_TRUE(IsRacy({0, now - 10'000'000'000, now - 1'000'000}, now));       // only ctime recent
   EXPECT_TRUE(IsRacy({0, now + 10'000'000'000, now - 10'000'000'000}, now));  // mtime in the future
   EXPECT_FALSE(IsRacy({0, now - kRacyWindowNs - 1, now - kRacyWindowNs - 1}, now));
 }

@@ -79,25 +79,28 @@ TEST_P(FuseModes, CopyAndTarRoundTripsPreserveEverything) {
   ASSERT_TRUE(mount.ok());
   std::string src = mount.root() + "/src";
   // A tree with files, a symlink, a hard link, odd modes and an empty dir.
-  ASSERT_EQ(Shell("mkdir -p '" + src + "/a/b' '" + src + "/empty' && cp -a /usr/include/linux/*.h '" + src +
-                  "/a/' && ln -s a/b '" + src + "/link' && echo x > '" + src + "/a/b/f' && ln '" + src + "/a/b/f' '" +
-                  src + "/hard' && chmod 0604 '" + src + "/hard' && touch -d '2001-02-03 04:05:06.789' '" + src +
-                  "/a/b/f'"),
-            0);
+  ASSERT_EQ(
+      Shell("mkdir -p '" + src + "/a/b' '" + src + "/empty' && cp -a /usr/include/linux/*.h '" + src +
+            "/a/' && ln -s a/b '" + src + "/link' && echo x > '" + src + "/a/b/f' && ln '" + src + "/a/b/f' '" + src +
+            "/hard' && chmod 0604 '" + src + "/hard' && touch -d '2001-02-03 04:05:06.789' '" + src + "/a/b/f'"),
+      0);
   ASSERT_EQ(Shell("cp -a '" + src + "' '" + mount.M("copy") + "'"), 0);
   EXPECT_EQ(Shell("diff -r --no-dereference '" + src + "' '" + mount.M("copy") + "'"), 0);
   // Metadata survives: compare mode, link count, mtime and symlink target.
   auto listing = [](const std::string& dir) {
     // Directory sizes depend on the directory's history, not its content.
-    return "cd '" + dir + "' && find . \\( -type d -printf '%p %m %n %T@\\n' \\) -o -printf '%p %m %n %T@ %l %s\\n' | sort";
+    return "cd '" + dir +
+           "' && find . \\( -type d -printf '%p %m %n %T@\\n' \\) -o -printf '%p %m %n %T@ %l %s\\n' | sort";
   };
   EXPECT_EQ(Shell("[ \"$(" + listing(src) + ")\" = \"$(" + listing(mount.M("copy")) + ")\" ]"), 0);
   std::string out = mount.root() + "/out";
-  ASSERT_EQ(Shell("mkdir '" + out + "' && tar -C '" + mount.M("copy") + "' --format=posix -cf - . | tar -C '" + out + "' -xpf -"), 0);
+  ASSERT_EQ(Shell("mkdir '" + out + "' && tar -C '" + mount.M("copy") + "' --format=posix -cf - . | tar -C '" + out +
+                  "' -xpf -"),
+            0);
   EXPECT_EQ(Shell("diff -r --no-dereference '" + src + "' '" + out + "'"), 0);
   // And untar into the mount.
-  ASSERT_EQ(Shell("mkdir '" + mount.M("untar") + "' && tar -C '" + src + "' --format=posix -cf - . | tar -C '" + mount.M("untar") +
-                  "' -xpf -"),
+  ASSERT_EQ(Shell("mkdir '" + mount.M("untar") + "' && tar -C '" + src + "' --format=posix -cf - . | tar -C '" +
+                  mount.M("untar") + "' -xpf -"),
             0);
   EXPECT_EQ(Shell("[ \"$(" + listing(src) + ")\" = \"$(" + listing(mount.M("untar")) + ")\" ]"), 0);
 }
@@ -336,7 +339,8 @@ TEST(FuseCli, MountStatsUmountInTheBackground) {
   auto stats = nlohmann::json::parse(ReadFile(json_path), nullptr, false);
   ASSERT_FALSE(stats.is_discarded());
   EXPECT_EQ(stats["writes"]["bytes"].get<uint64_t>(), 4u);
-  EXPECT_EQ(Shell(std::string(CLEANCACHE_CLI_PATH) + " stats '" + t.root + "/m' | grep -q 'reads.bytes_from_cleancache'"), 0);
+  EXPECT_EQ(
+      Shell(std::string(CLEANCACHE_CLI_PATH) + " stats '" + t.root + "/m' | grep -q 'reads.bytes_from_cleancache'"), 0);
   r = RunCommand({CLEANCACHE_CLI_PATH, "umount", t.root + "/m"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_FALSE(fuse::IsMountPoint(t.root + "/m"));

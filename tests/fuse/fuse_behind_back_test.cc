@@ -15,11 +15,11 @@
 
 #include <cctype>
 #include <cstdio>
-#include <tuple>
-#include <vector>
 #include <map>
 #include <random>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "fuse/test_mount.h"
 

@@ -63,8 +63,7 @@ void ReadAll(const std::string& path, size_t chunk = 1 << 20) {
   int fd = open(path.c_str(), O_RDONLY);
   ASSERT_GE(fd, 0) << path;
   std::vector<char> buf(chunk);
-  while (read(fd, buf.data(), buf.size()) > 0) {
-  }
+  while (read(fd, buf.data(), buf.size()) > 0) {}
   close(fd);
 }
 
@@ -99,7 +98,8 @@ TEST(BackingCache, KeepLeavesTheBackingsPageCacheAlone) {
 TEST(BackingCache, BadValueIsRefused) {
   TestMount probe;  // only for its directories
   ASSERT_TRUE(probe.ok());
-  CommandResult r = RunCommand({CLEANCACHE_CLI_PATH, "mount", "-f", probe.backing(), probe.root(), "--backing-cache", "maybe"});
+  CommandResult r =
+      RunCommand({CLEANCACHE_CLI_PATH, "mount", "-f", probe.backing(), probe.root(), "--backing-cache", "maybe"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--backing-cache"), std::string::npos) << r.err;
   for (const char* bad : {"0%", "101%", "x%", "12Q", "100K"}) {
@@ -226,7 +226,7 @@ TEST(ScanResistance, ALongSequentialReadDoesNotFlushTheHotSet) {
   for (std::string mode : {"second-touch", "always"}) {
     SCOPED_TRACE(mode);
     TestMount m({"--memory", "32M", "--put-queue", "1M", "--backend", "zcache:codec=lz4,segment=64K,shards=1",
-                  "--scan-admission", mode});
+                 "--scan-admission", mode});
     ASSERT_TRUE(m.ok());
     WriteColdFile(m.B("hot"), 8 * MiB);
     WriteColdFile(m.B("big"), 96 * MiB);

@@ -146,8 +146,7 @@ TEST_P(FuseModelTest, EveryReadMatchesTheShadow) {
       ASSERT_EQ(Call(truncate(mount.M(name).c_str(), size)), Call(truncate(S(name).c_str(), size))) << name;
     } else if (choice < 65) {
       std::string to = pick();
-      ASSERT_EQ(Call(rename(mount.M(name).c_str(), mount.M(to).c_str())),
-                Call(rename(S(name).c_str(), S(to).c_str())))
+      ASSERT_EQ(Call(rename(mount.M(name).c_str(), mount.M(to).c_str())), Call(rename(S(name).c_str(), S(to).c_str())))
           << name << " -> " << to;
     } else if (choice < 70) {
       ASSERT_EQ(Call(unlink(mount.M(name).c_str())), Call(unlink(S(name).c_str()))) << name;

@@ -39,8 +39,7 @@ struct Made {
 };
 
 std::ostream& operator<<(std::ostream& os, const Made& m) {
-  return os << "error=" << m.error << " mode=0" << std::oct << m.mode << std::dec << " owner=" << m.uid << ":"
-            << m.gid;
+  return os << "error=" << m.error << " mode=0" << std::oct << m.mode << std::dec << " owner=" << m.uid << ":" << m.gid;
 }
 
 bool operator==(const Made& a, const Made& b) {
@@ -131,8 +130,7 @@ TEST_P(CreateAsCaller, EveryKindOfObjectGetsTheCallersModeAndOwner) {
     ExpectSame(nobody, "dir0777." + s, [](const std::string& p) { return mkdir(p.c_str(), 0777) == 0; });
     ExpectSame(nobody, "sticky01777." + s, [](const std::string& p) { return mkdir(p.c_str(), 01777) == 0; });
     ExpectSame(nobody, "fifo0620." + s, [](const std::string& p) { return mkfifo(p.c_str(), 0620) == 0; });
-    ExpectSame(nobody, "sock0777." + s,
-               [](const std::string& p) { return mknod(p.c_str(), S_IFSOCK | 0777, 0) == 0; });
+    ExpectSame(nobody, "sock0777." + s, [](const std::string& p) { return mknod(p.c_str(), S_IFSOCK | 0777, 0) == 0; });
     ExpectSame(nobody, "symlink." + s, [](const std::string& p) { return symlink("target", p.c_str()) == 0; });
     ExpectSame(nobody, "hardlink." + s, [](const std::string& p) {
       return MakeFile(p + ".orig", 0640) && link((p + ".orig").c_str(), p.c_str()) == 0;

@@ -67,7 +67,9 @@ struct Harness {
     FakeSource::cleancache_real = 0;
     governor = std::make_unique<MemoryGovernor>(
         std::make_unique<FakeSource>(&others, &fail), ceiling,
-        [this] { return CleancacheUse{FakeSource::cleancache_real.load(), evictions.load()}; },
+        [this] {
+          return CleancacheUse{FakeSource::cleancache_real.load(), evictions.load()};
+        },
         [this](uint64_t bytes) {
           std::lock_guard lock(mu);
           sets.push_back(bytes);

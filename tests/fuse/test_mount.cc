@@ -152,8 +152,6 @@ bool TestMount::WaitForDeferredPuts() const {
   return false;
 }
 
-void WaitUntilSettled() {
-  std::this_thread::sleep_for(std::chrono::nanoseconds(fuse::kRacyWindowNs + 20'000'000));
-}
+void WaitUntilSettled() { std::this_thread::sleep_for(std::chrono::nanoseconds(fuse::kRacyWindowNs + 20'000'000)); }
 
 }  // namespace cleancache::testing

@@ -4,9 +4,9 @@
 // the child (SIGKILL after a bounded wait) and removes the directories.
 #pragma once
 
+#include <sys/types.h>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 namespace cleancache::testing {

@@ -21,7 +21,7 @@ constexpr uint8_t kRequestMagic = 0x80;
 constexpr uint8_t kOpcodeDelete = 0x04;
 constexpr uint8_t kOpcodeDeleteQuiet = 0x14;
 constexpr uint8_t kOpcodeNobodyKnows = 0xEE;  // memcached answers "unknown command"
-constexpr int kPollMs = 50;                    // how often relays look at the stop flag
+constexpr int kPollMs = 50;                   // how often relays look at the stop flag
 
 uint32_t BodyBytes(const uint8_t* header) {
   uint32_t body;
@@ -110,7 +110,8 @@ void FaultProxy::Relay(int client, int server) {
       while (open && from_client.size() >= kHeaderBytes) {
         size_t request_bytes = kHeaderBytes + BodyBytes(from_client.data());
         if (from_client.size() < request_bytes) break;
-        std::vector<uint8_t> request(from_client.begin(), from_client.begin() + static_cast<std::ptrdiff_t>(request_bytes));
+        std::vector<uint8_t> request(from_client.begin(),
+                                     from_client.begin() + static_cast<std::ptrdiff_t>(request_bytes));
         from_client.erase(from_client.begin(), from_client.begin() + static_cast<std::ptrdiff_t>(request_bytes));
         open = Inspect(request) && WriteAll(server, request.data(), request.size());
       }
@@ -125,8 +126,7 @@ bool FaultProxy::Inspect(std::vector<uint8_t>& request) {
   const uint8_t opcode = request[1];
   const bool is_delete = opcode == kOpcodeDelete || opcode == kOpcodeDeleteQuiet;
   switch (armed_.load()) {
-    case Fault::kNone:
-      return true;
+    case Fault::kNone: return true;
     case Fault::kCloseConnection:
       if (!is_delete) return true;
       armed_ = Fault::kNone;
@@ -149,7 +149,7 @@ bool FaultProxy::Inspect(std::vector<uint8_t>& request) {
       armed_ = Fault::kNone;
       ++applied_;
       const size_t key_bytes = (size_t{request[2]} << 8) | request[3];
-      const size_t key_start = kHeaderBytes + request[4];  // after the extras
+      const size_t key_start = kHeaderBytes + request[4];           // after the extras
       if (key_bytes > 0) request[key_start + key_bytes - 1] = 'z';  // our keys are hex: now another key
       return true;
     }

@@ -22,7 +22,7 @@ TEST(GenerationTable, BumpGivesAFreshGenerationOnlyToThatFile) {
 // back a generation it had before a bump (that would revive stale pages).
 TEST(GenerationTable, ForgettingNeverRevivesAnOldGeneration) {
   std::atomic<uint64_t> clock{0};
-  GenerationTable table(32, clock);  // two entries per shard
+  GenerationTable table(32, clock);                // two entries per shard
   std::map<uint64_t, std::set<uint64_t>> retired;  // generations a file left behind
   for (uint64_t round = 0; round < 2000; ++round) {
     uint64_t file = (round * 0x9E3779B97F4A7C15ull) % 97 * 0x100000001ull;

@@ -471,7 +471,8 @@ TEST_F(MemcachedBackendTest, PagesAreEncryptedUnlessPlaintextIsAsked) {
   std::string marker(reinterpret_cast<const char*>(page.data()) + 64, 32);  // inside the page body
   for (bool plaintext : {false, true}) {
     ASSERT_TRUE(server_->FlushAll());
-    auto backend = Create(std::string(kPatientClient) + (plaintext ? "&insecure_plaintext=1&compress=none" : "&compress=none"));
+    auto backend =
+        Create(std::string(kPatientClient) + (plaintext ? "&insecure_plaintext=1&compress=none" : "&compress=none"));
     BackendPoolId pool = Open(true, backend.get());
     backend->PutPage(pool, File(1), 0, page);
     auto keys = server_->RawKeys();
@@ -593,14 +594,10 @@ TEST(MemcachedOptionsTest, DefaultsEncryptAndCompress) {
 
 TEST(MemcachedOptionsTest, BadValuesNameTheCulprit) {
   const std::pair<const char*, const char*> cases[] = {
-      {"memcached://h:1?timeout=0", "timeout"},
-      {"memcached://h:1?timeout=abc", "timeout"},
-      {"memcached://h:1?bogus=1", "bogus"},
-      {"memcached://h:1?insecure_plaintext=maybe", "insecure_plaintext"},
-      {"memcached://h:1?compress=zip", "compress"},
-      {"memcached://h:1,h:2?weights=1", "weights"},
-      {"memcached://h:1?weights=1,2", "weights"},
-      {"memcached://h:1?connections=0", "connections"},
+      {"memcached://h:1?timeout=0", "timeout"},     {"memcached://h:1?timeout=abc", "timeout"},
+      {"memcached://h:1?bogus=1", "bogus"},         {"memcached://h:1?insecure_plaintext=maybe", "insecure_plaintext"},
+      {"memcached://h:1?compress=zip", "compress"}, {"memcached://h:1,h:2?weights=1", "weights"},
+      {"memcached://h:1?weights=1,2", "weights"},   {"memcached://h:1?connections=0", "connections"},
   };
   for (auto [text, culprit] : cases) {
     auto spec = ParseBackendSpec(text);

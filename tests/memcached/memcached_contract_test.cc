@@ -12,30 +12,30 @@ constexpr const char* kPatientClient = "timeout=2000&connect_timeout=2000";
 
 INSTANTIATE_TEST_SUITE_P(
     RemoteBackends, BackendContractTest,
-    ::testing::Values(
-        BackendFactory{"memcached",
-                       [] {
-                         return BackendWithOwnServer([](const MemcachedServer& server) {
-                           return MemcachedSpec({&server}, kPatientClient);
-                         });
-                       }},
-        BackendFactory{"memcached_plaintext",
-                       [] {
-                         return BackendWithOwnServer([](const MemcachedServer& server) {
-                           return MemcachedSpec({&server}, std::string(kPatientClient) + "&insecure_plaintext=1");
-                         });
-                       }}),
+    ::testing::Values(BackendFactory{"memcached",
+                                     [] {
+                                       return BackendWithOwnServer([](const MemcachedServer& server) {
+                                         return MemcachedSpec({&server}, kPatientClient);
+                                       });
+                                     }},
+                      BackendFactory{"memcached_plaintext",
+                                     [] {
+                                       return BackendWithOwnServer([](const MemcachedServer& server) {
+                                         return MemcachedSpec({&server},
+                                                              std::string(kPatientClient) + "&insecure_plaintext=1");
+                                       });
+                                     }}),
     BackendFactoryName);
 
 #if defined(CLEANCACHE_HAVE_TIER) && defined(CLEANCACHE_HAVE_ZCACHE)
 INSTANTIATE_TEST_SUITE_P(TierBackend, BackendContractTest,
-                         ::testing::Values(BackendFactory{"tier_zcache_memcached",
-                                                          [] {
-                                                            return BackendWithOwnServer([](const MemcachedServer& server) {
-                                                              return "tier:zcache:capacity=64M+" +
-                                                                     MemcachedSpec({&server}, kPatientClient);
-                                                            });
-                                                          }}),
+                         ::testing::Values(BackendFactory{
+                             "tier_zcache_memcached",
+                             [] {
+                               return BackendWithOwnServer([](const MemcachedServer& server) {
+                                 return "tier:zcache:capacity=64M+" + MemcachedSpec({&server}, kPatientClient);
+                               });
+                             }}),
                          BackendFactoryName);
 #endif
 

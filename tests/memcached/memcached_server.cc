@@ -79,8 +79,8 @@ bool MemcachedServer::Launch() {
       dup2(null_fd, STDOUT_FILENO);
       dup2(null_fd, STDERR_FILENO);
     }
-    std::vector<const char*> args = {kBinary, "-l", "127.0.0.1", "-p", port.c_str(), "-U", "0",
-                                     "-m", memory.c_str(), "-t", "2"};
+    std::vector<const char*> args = {kBinary, "-l", "127.0.0.1",    "-p", port.c_str(), "-U",
+                                     "0",     "-m", memory.c_str(), "-t", "2"};
     if (lru_ == Lru::kInspectable) {
       // The segmented LRU moves items between lists while a metadump crawls
       // them (listing an item twice or not at all), and its maintainer starts

@@ -34,10 +34,10 @@ class MemcachedServer {
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   bool running() const { return pid_ > 0; }
 
-  void Kill();            // SIGKILL, as a crash would
-  bool Restart();         // a fresh, empty server on the same port
-  void Pause();            // SIGSTOP: connections stay open, nothing answers
-  void Resume();           // SIGCONT
+  void Kill();     // SIGKILL, as a crash would
+  bool Restart();  // a fresh, empty server on the same port
+  void Pause();    // SIGSTOP: connections stay open, nothing answers
+  void Resume();   // SIGCONT
 
   // Every key the server holds (lru_crawler metadump), URL-decoded, sorted,
   // each once.

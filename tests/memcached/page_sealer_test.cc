@@ -144,8 +144,7 @@ TEST_P(PageSealerTest, OneScratchServesEveryPageSize) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, PageSealerTest,
-                         ::testing::Combine(::testing::Bool(), ::testing::Bool()),
+INSTANTIATE_TEST_SUITE_P(Modes, PageSealerTest, ::testing::Combine(::testing::Bool(), ::testing::Bool()),
                          [](const auto& info) {
                            return std::string(std::get<0>(info.param) ? "Encrypted" : "Plaintext") +
                                   (std::get<1>(info.param) ? "Lz4" : "Raw");

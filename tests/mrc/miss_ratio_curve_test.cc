@@ -172,7 +172,7 @@ TEST(MissRatioCurveTest, MemoryStaysWithinOnePercentOfCapacity) {
 
 TEST(MissRatioCurveTest, InvalidatedPageMissesColdAndTouchDoesNotCount) {
   MissRatioCurve curve(Exact(16));
-  curve.Touch(Hash(1), 100);  // a put: on the stack, not an access
+  curve.Touch(Hash(1), 100);   // a put: on the stack, not an access
   curve.Access(Hash(1), 100);  // hit at distance 1
   curve.Invalidate(Hash(1));
   curve.Access(Hash(1), 100);  // cold again

@@ -138,8 +138,9 @@ TEST_F(PageTraceTest, MissingOrForeignFilesAreErrors) {
 }
 
 TEST_F(PageTraceTest, ReadsFioIologVersion2) {
-  WriteText("log", "fio version 2 iolog\n/data/a add\n/data/a open\n/data/a read 0 4096\n/data/a read 6144 4096\n"
-                   "/data/b read 8192 8192\n/data/a write 4096 100\n/data/a sync 0 0\n/data/a close\n");
+  WriteText("log",
+            "fio version 2 iolog\n/data/a add\n/data/a open\n/data/a read 0 4096\n/data/a read 6144 4096\n"
+            "/data/b read 8192 8192\n/data/a write 4096 100\n/data/a sync 0 0\n/data/a close\n");
   auto read = ReadAnyTrace(Path("log"));
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   const auto& r = read->records;
@@ -157,8 +158,9 @@ TEST_F(PageTraceTest, ReadsFioIologVersion2) {
 }
 
 TEST_F(PageTraceTest, ReadsFioIologVersion3) {
-  WriteText("log", "fio version 3 iolog\n100 /data/a add\n200 /data/a open\n300 /data/a read 0 16384\n"
-                   "400 /data/a trim 0 4096\n500 /data/a close\n");
+  WriteText("log",
+            "fio version 3 iolog\n100 /data/a add\n200 /data/a open\n300 /data/a read 0 16384\n"
+            "400 /data/a trim 0 4096\n500 /data/a close\n");
   auto read = ReadFioIolog(Path("log"));
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   ASSERT_EQ(read->records.size(), 5u);

@@ -19,8 +19,8 @@ class ReplayCliTest : public ::testing::Test {
   // Runs `cleancache replay ARGS` through the shell; returns the exit code,
   // with stdout in out_ and stderr in err_.
   int Replay(const std::string& args, const std::string& environment = "") {
-    const std::string command = environment + " " + CLEANCACHE_CLI_PATH + " replay " + args + " >" + dir_ +
-                                "/out 2>" + dir_ + "/err </dev/null";
+    const std::string command = environment + " " + CLEANCACHE_CLI_PATH + " replay " + args + " >" + dir_ + "/out 2>" +
+                                dir_ + "/err </dev/null";
     const int status = std::system(command.c_str());
     out_ = Slurp(dir_ + "/out");
     err_ = Slurp(dir_ + "/err");

@@ -58,7 +58,7 @@ TEST(TraceReplayTest, PutsAndInvalidationsAreReplayed) {
     add(TraceOp::kGet, page);         // hit
   }
   ReplayOptions options;
-  options.capacities = {64 << 20};    // the curve may track 4,922 pages
+  options.capacities = {64 << 20};   // the curve may track 4,922 pages
   options.curve_initial_rate = 1.0;  // so all 1,000 are: an exact curve
   auto report = ReplayTrace(trace, options);
   ASSERT_TRUE(report.ok()) << report.status().ToString();

@@ -229,9 +229,10 @@ TEST_F(PageCacheTest, OnFilledRunsOnceBeforePagesArePutAndNotOnError) {
   EXPECT_EQ(puts_when_filled, 0u);  // the caller answered before any compression
   EXPECT_EQ(cache_.Counters(pool_).puts, 3u);
   calls = 0;
-  EXPECT_EQ(pc->Read(FileKey::FromInode(1, 999), 0, 1, out, [](uint64_t, std::span<uint8_t>) { return -5L; },
-                     [&] { ++calls; }),
-            -5);
+  EXPECT_EQ(
+      pc->Read(
+          FileKey::FromInode(1, 999), 0, 1, out, [](uint64_t, std::span<uint8_t>) { return -5L; }, [&] { ++calls; }),
+      -5);
   EXPECT_EQ(calls, 0);
 }
 
@@ -304,7 +305,9 @@ TEST_F(PageCacheTest, RandomOperationsMatchModel) {
       int f = rng() % kFiles;
       FakeFile& file = files[f];
       switch (rng() % 10) {
-        case 0: case 1: case 2: {  // write through, then Update
+        case 0:
+        case 1:
+        case 2: {  // write through, then Update
           uint64_t offset = rng() % (24 * kPage);
           auto data = Pattern(1 + rng() % (3 * kPage), rng());
           file.Write(offset, data);
@@ -433,10 +436,12 @@ TEST_F(PageCacheTest, AdmitRefusesCachingButServesThePages) {
     // Again, admitting all: the odd pages are cached (primary or cleancache),
     // the even ones come from the backing once more.
     asked.clear();
-    ASSERT_EQ(pc->Read(key_, 0, 8, out, file.reader(), {}, [&](uint64_t index) {
-      asked.push_back(index);
-      return true;
-    }), 0);
+    ASSERT_EQ(pc->Read(key_, 0, 8, out, file.reader(), {},
+                       [&](uint64_t index) {
+                         asked.push_back(index);
+                         return true;
+                       }),
+              0);
     EXPECT_EQ(out, data);
     EXPECT_EQ(asked, (std::vector<uint64_t>{0, 2, 4, 6})) << "capacity " << capacity;
     EXPECT_EQ(pc->Stats().backing_pages, 12u);

@@ -53,13 +53,16 @@ TEST(CreateBackend, Zcache) {
 #endif
 
 #ifdef CLEANCACHE_HAVE_ZCACHE
-uint64_t MachineMemory() { return static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)); }
+uint64_t MachineMemory() {
+  return static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
 
 // One rule, in the zcache option validation every command goes through:
 // a capacity the machine cannot hold is refused, naming both figures.
 TEST(CheckBackendSpec, ZcacheCapacityAboveTheMachinesMemoryIsRefused) {
-  for (const std::string& text : std::vector<std::string>{"zcache:capacity=99999T", "tier:zcache:capacity=99999T+zcache",
-                                                         "zcache:capacity=" + std::to_string(MachineMemory() + 4096)}) {
+  for (const std::string& text :
+       std::vector<std::string>{"zcache:capacity=99999T", "tier:zcache:capacity=99999T+zcache",
+                                "zcache:capacity=" + std::to_string(MachineMemory() + 4096)}) {
     for (const Status& s : {ParseAndCheckBackendSpec(text).status(), CreateBackend(text).status()}) {
       ASSERT_FALSE(s.ok()) << text;
       EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
@@ -75,8 +78,8 @@ TEST(CheckBackendSpec, ZcacheCapacityAboveTheMachinesMemoryIsRefused) {
 }
 
 TEST(CheckBackendSpec, SizesThatOverflowAreRefused) {
-  for (const char* text : {"zcache:capacity=16777216T", "zcache:capacity=18446744073709551616",
-                           "zcache:capacity=99999999999999999999T"}) {
+  for (const char* text :
+       {"zcache:capacity=16777216T", "zcache:capacity=18446744073709551616", "zcache:capacity=99999999999999999999T"}) {
     const Status s = ParseAndCheckBackendSpec(text).status();
     ASSERT_FALSE(s.ok()) << text;
     EXPECT_NE(s.message().find("too large"), std::string::npos) << text << " -> " << s.message();

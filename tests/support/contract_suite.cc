@@ -18,8 +18,7 @@ void BackendContractTest::SetUp() {
 
 void BackendContractTest::TearDown() { cache_.reset(); }
 
-std::vector<uint8_t> BackendContractTest::Page(uint32_t key_id, uint64_t index, uint64_t version,
-                                               uint32_t page_size) {
+std::vector<uint8_t> BackendContractTest::Page(uint32_t key_id, uint64_t index, uint64_t version, uint32_t page_size) {
   std::vector<uint8_t> page(page_size);
   FillPage(page, PageTag{key_id, index, version});
   return page;
@@ -38,8 +37,8 @@ void BackendContractTest::ExpectHit(PoolId pool, const FileKey& key, uint64_t in
 
 void BackendContractTest::ExpectMiss(PoolId pool, const FileKey& key, uint64_t index, uint32_t page_size) {
   std::vector<uint8_t> page(page_size);
-  EXPECT_FALSE(cache_->GetPage(pool, key, index, page)) << "unexpected hit (" << key.ToString() << " index " << index
-                                                        << ")";
+  EXPECT_FALSE(cache_->GetPage(pool, key, index, page))
+      << "unexpected hit (" << key.ToString() << " index " << index << ")";
 }
 
 namespace {
@@ -305,8 +304,7 @@ TEST_P(BackendContractTest, BadPageSizesAreRefused) {
     auto refused = cache_->OpenPool(PoolConfig{.page_size = size, .shared = false, .uuid = {}, .keep_on_get = {}});
     ASSERT_FALSE(refused.ok());
     EXPECT_EQ(refused.status().code(), Status::Code::kInvalidArgument);
-    EXPECT_NE(refused.status().message().find(std::to_string(size)), std::string::npos)
-        << refused.status().message();
+    EXPECT_NE(refused.status().message().find(std::to_string(size)), std::string::npos) << refused.status().message();
   }
 }
 
@@ -321,9 +319,9 @@ TEST_P(BackendContractTest, WrongSizeBuffersAreMissesAndDroppedPuts) {
   const auto page = Page(1, 2, 1);
   cache_->PutPage(pool, kFile, 2, page);
   std::vector<uint8_t> wrong(4095);
-  EXPECT_FALSE(cache_->GetPage(pool, kFile, 2, wrong));     // a miss ...
-  EXPECT_FALSE(cache_->GetPage(pool, kFile, 2, {}));        // ... and so is an empty buffer
-  ExpectHit(pool, kFile, 2, page);                          // and it did not consume the page
+  EXPECT_FALSE(cache_->GetPage(pool, kFile, 2, wrong));  // a miss ...
+  EXPECT_FALSE(cache_->GetPage(pool, kFile, 2, {}));     // ... and so is an empty buffer
+  ExpectHit(pool, kFile, 2, page);                       // and it did not consume the page
 }
 
 TEST_P(BackendContractTest, BatchedPutAndGet) {

@@ -32,9 +32,7 @@ struct BackendFactory {
 };
 
 inline std::ostream& operator<<(std::ostream& out, const BackendFactory& factory) { return out << factory.name; }
-inline std::string BackendFactoryName(const ::testing::TestParamInfo<BackendFactory>& info) {
-  return info.param.name;
-}
+inline std::string BackendFactoryName(const ::testing::TestParamInfo<BackendFactory>& info) { return info.param.name; }
 
 class BackendContractTest : public ::testing::TestWithParam<BackendFactory> {
  protected:

@@ -24,12 +24,12 @@ namespace cleancache::testing {
 struct HistoryEvent {
   enum class Kind { kPut, kGet, kInvalidate };
   Kind kind = Kind::kGet;
-  uint32_t slot = 0;    // (key, index) the event covers
-  uint64_t start = 0;   // ticket taken before the call
-  uint64_t end = 0;     // ticket taken after it returned
-  bool hit = false;     // kGet
-  bool corrupt = false; // kGet hit whose page was not a valid page of `slot`
-  uint64_t version = 0; // kPut: version put; kGet hit: version read
+  uint32_t slot = 0;     // (key, index) the event covers
+  uint64_t start = 0;    // ticket taken before the call
+  uint64_t end = 0;      // ticket taken after it returned
+  bool hit = false;      // kGet
+  bool corrupt = false;  // kGet hit whose page was not a valid page of `slot`
+  uint64_t version = 0;  // kPut: version put; kGet hit: version read
 };
 
 // Human-readable violations; empty if the history is consistent.

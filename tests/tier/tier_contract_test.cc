@@ -19,8 +19,8 @@ class TierContractTest : public ::testing::TestWithParam<bool> {
   void SetUp() override {
     server_ = testing::MemcachedServer::Start();
     ASSERT_TRUE(server_) << "cannot start /usr/bin/memcached";
-    auto backend =
-        CreateBackend("tier:zcache:capacity=512K,segment=64K,shards=1+" + testing::MemcachedSpec({server_.get()}, "timeout=1000"));
+    auto backend = CreateBackend("tier:zcache:capacity=512K,segment=64K,shards=1+" +
+                                 testing::MemcachedSpec({server_.get()}, "timeout=1000"));
     ASSERT_TRUE(backend.ok()) << backend.status().ToString();
     ASSERT_TRUE(cache_.RegisterBackend(std::move(backend.value())).ok());
     shared_ = GetParam();
@@ -64,8 +64,7 @@ testing::WorkloadOptions Bounded(int max_ops_per_thread) {
 
 TEST_P(TierContractTest, OwnedKeysWorkloadNeverSeesStaleData) {
   StartFlood();
-  auto report =
-      testing::RunOwnedKeysWorkload(cache_, pool_, 4096, !shared_, /*misses_allowed=*/true, Bounded(3000));
+  auto report = testing::RunOwnedKeysWorkload(cache_, pool_, 4096, !shared_, /*misses_allowed=*/true, Bounded(3000));
   StopFlood();
   for (const auto& violation : report.violations) ADD_FAILURE() << violation;
   EXPECT_GT(report.hits, 0u);

@@ -111,7 +111,7 @@ TEST_F(TierTest, PrivatePoolRemoteHitsAreExclusive) {
 TEST_F(TierTest, NewerPutHidesTheDemotedCopy) {
   BackendPoolId pool = Open(false);
   for (uint64_t i = 0; i < 64; ++i) Put(pool, 1, i, 1);
-  Flood(pool);                                        // version 1 now lives in memcached
+  Flood(pool);                                           // version 1 now lives in memcached
   for (uint64_t i = 0; i < 64; ++i) Put(pool, 1, i, 2);  // version 2 locally
   for (uint64_t i = 0; i < 64; ++i) {
     uint64_t version = Get(pool, 1, i);  // exclusive: empties the local tier

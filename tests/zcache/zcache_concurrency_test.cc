@@ -112,7 +112,8 @@ TEST(ZCacheConcurrency, CompactionNeverMovesBytesAGetIsReading) {
   for (int round = 0; round < 40 && !failed; ++round) {
     // Fresh copies of the even pages between odd ones, so that the kept
     // pages sit between holes once the odd ones are dropped.
-    for (uint64_t i = 0; i < kPages; ++i) backend->PutPage(pool, key, i, i % 2 == 0 ? kept[i] : BulkyPageFor(i, round + 2));
+    for (uint64_t i = 0; i < kPages; ++i)
+      backend->PutPage(pool, key, i, i % 2 == 0 ? kept[i] : BulkyPageFor(i, round + 2));
     for (uint64_t i = 1; i < kPages; i += 2) backend->InvalidatePage(pool, key, i);
     // While holes pass the threshold, making room drops an idle segment or
     // compacts one; it never evicts.

@@ -140,7 +140,9 @@ TEST(ZCache, CapacityIsNeverExceeded) {
     uint64_t put_bytes = 0;
     for (uint64_t i = 0; (put_bytes < 10 * capacity || b->Stats().evictions == 0) && i < 2'000'000; ++i) {
       int kind = c.kind == 3 ? static_cast<int>(i % 3) : c.kind;
-      auto page = kind == 0 ? TextPage(c.page_size, i) : kind == 1 ? RandomPage(c.page_size, i) : FilledPage(c.page_size, i);
+      auto page = kind == 0   ? TextPage(c.page_size, i)
+                  : kind == 1 ? RandomPage(c.page_size, i)
+                              : FilledPage(c.page_size, i);
       uint64_t file = i % 37;
       b->PutPage(pool, FileKey::FromInode(1, file), i, page);
       seed_of[{file, i}] = i;
@@ -156,7 +158,9 @@ TEST(ZCache, CapacityIsNeverExceeded) {
       if (!b->GetPage(pool, FileKey::FromInode(1, k.first), k.second, out)) continue;
       ++hits;
       int kind = c.kind == 3 ? static_cast<int>(seed % 3) : c.kind;
-      auto want = kind == 0 ? TextPage(c.page_size, seed) : kind == 1 ? RandomPage(c.page_size, seed) : FilledPage(c.page_size, seed);
+      auto want = kind == 0   ? TextPage(c.page_size, seed)
+                  : kind == 1 ? RandomPage(c.page_size, seed)
+                              : FilledPage(c.page_size, seed);
       ASSERT_EQ(out, want);
     }
     EXPECT_EQ(hits, st.pages_stored);
@@ -281,7 +285,7 @@ TEST(ZCache, DrainedSegmentsAreKeptForReuseWithinAQuarterOfCapacity) {
   EXPECT_EQ(drained.pages_stored, 0u);
   EXPECT_LT(drained.real_memory_bytes, full / 2);
   EXPECT_GT(drained.real_memory_bytes, capacity / 8);  // the idle pool is there...
-  const uint64_t metadata = b->Shrink(0);               // ...and is the first to go
+  const uint64_t metadata = b->Shrink(0);              // ...and is the first to go
   EXPECT_LT(metadata, capacity / 16);
   for (uint64_t i = 0; i < 100; ++i) b->PutPage(pool, key, i, RandomPage(4096, 7 + i));
   for (uint64_t i = 0; i < 100; ++i) {
@@ -333,7 +337,7 @@ TEST(ZCache, EvictionListenerSeesEvictedPagesOnly) {
   b->PutPage(pool, key, 999999, TextPage(4096, 5));
   ASSERT_TRUE(b->GetPage(pool, key, 999999, out));  // a get is not an eviction
   b->PutPage(pool, key, 999998, TextPage(4096, 6));
-  b->InvalidatePage(pool, key, 999998);             // nor is an invalidation
+  b->InvalidatePage(pool, key, 999998);  // nor is an invalidation
   for (uint64_t i = 0; i < 2000; ++i) b->PutPage(pool, key, i, i % 5 == 0 ? FilledPage(4096, i) : TextPage(4096, i));
   b->SetEvictionListener(nullptr);
   EXPECT_EQ(listener.evicted.size(), b->Stats().evictions);
@@ -363,7 +367,9 @@ TEST(ZCache, SpecErrorsAreClear) {
     ASSERT_FALSE(b.ok()) << bad.spec;
     EXPECT_NE(b.status().message().find(bad.needle), std::string::npos) << bad.spec << ": " << b.status().message();
   }
-  auto ok = ZCacheOptions::FromSpec(*ParseBackendSpec("zcache:capacity=1G,codec=zstd,level=3,threshold=80%,incompressible=reject,same_filled=off,shards=4,segment=256K,max_fragmentation=30"));
+  auto ok =
+      ZCacheOptions::FromSpec(*ParseBackendSpec("zcache:capacity=1G,codec=zstd,level=3,threshold=80%,incompressible="
+                                                "reject,same_filled=off,shards=4,segment=256K,max_fragmentation=30"));
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   EXPECT_EQ(ok->capacity, 1ull << 30);
   EXPECT_EQ(ok->codec, Codec::kZstd);

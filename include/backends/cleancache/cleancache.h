@@ -27,12 +27,12 @@ typedef struct cc_cache cc_cache; /* opaque */
 
 enum {
   CC_OK = 0,
-  CC_MISS = 1,      /* cc_get_page: not in the cache (not an error) */
-  CC_EINVAL = -22,  /* bad argument (spec, page size, key length, buffer size) */
-  CC_EBUSY = -16,   /* a backend is already registered */
-  CC_ENOENT = -2,   /* unknown pool */
+  CC_MISS = 1,     /* cc_get_page: not in the cache (not an error) */
+  CC_EINVAL = -22, /* bad argument (spec, page size, key length, buffer size) */
+  CC_EBUSY = -16,  /* a backend is already registered */
+  CC_ENOENT = -2,  /* unknown pool */
   CC_ENOMEM = -12,
-  CC_EIO = -5,      /* backend could not be created (e.g. server unreachable) */
+  CC_EIO = -5, /* backend could not be created (e.g. server unreachable) */
 };
 
 #define CC_MAX_KEY_BYTES 128
@@ -70,7 +70,8 @@ int cc_key_from_fd(cc_file_key* key, int fd);
 
 /* CC_OK on a hit (page filled), CC_MISS, or a CC_E* code for bad arguments. */
 int cc_get_page(cc_cache* cache, int32_t pool, const cc_file_key* key, uint64_t index, void* page, size_t page_size);
-int cc_put_page(cc_cache* cache, int32_t pool, const cc_file_key* key, uint64_t index, const void* page, size_t page_size);
+int cc_put_page(cc_cache* cache, int32_t pool, const cc_file_key* key, uint64_t index, const void* page,
+                size_t page_size);
 int cc_invalidate_page(cc_cache* cache, int32_t pool, const cc_file_key* key, uint64_t index);
 int cc_invalidate_inode(cc_cache* cache, int32_t pool, const cc_file_key* key);
 int cc_invalidate_fs(cc_cache* cache, int32_t pool);

@@ -56,8 +56,8 @@ struct Uuid {
 struct PoolConfig {
   uint32_t page_size = kDefaultPageSize;  // the page-size rule: cleancache/page_size.h
   bool shared = false;
-  Uuid uuid;                              // meaningful only when shared
-  std::optional<bool> keep_on_get;        // unset: = shared
+  Uuid uuid;                        // meaningful only when shared
+  std::optional<bool> keep_on_get;  // unset: = shared
 };
 
 // The effective keep_on_get of a pool opened with `config`.
@@ -74,16 +74,16 @@ using BackendPoolId = uint64_t;
 
 // Figures every backend reports; zero where a figure does not apply.
 struct BackendStats {
-  uint64_t pages_stored = 0;          // pages currently retrievable
-  uint64_t original_bytes = 0;        // pages_stored x page size
-  uint64_t compressed_bytes = 0;      // payload bytes of stored pages
-  uint64_t real_memory_bytes = 0;     // memory actually held: arenas + index + metadata
-  uint64_t capacity_bytes = 0;        // configured limit on real_memory_bytes (0 = none)
-  uint64_t evictions = 0;             // pages dropped to make room
+  uint64_t pages_stored = 0;             // pages currently retrievable
+  uint64_t original_bytes = 0;           // pages_stored x page size
+  uint64_t compressed_bytes = 0;         // payload bytes of stored pages
+  uint64_t real_memory_bytes = 0;        // memory actually held: arenas + index + metadata
+  uint64_t capacity_bytes = 0;           // configured limit on real_memory_bytes (0 = none)
+  uint64_t evictions = 0;                // pages dropped to make room
   uint64_t rejected_incompressible = 0;  // puts refused: did not compress enough
-  uint64_t stored_raw = 0;            // puts kept uncompressed: did not compress enough
-  uint64_t same_filled_pages = 0;     // currently stored as a single repeated word
-  uint64_t dropped_puts = 0;          // puts ignored for any other reason
+  uint64_t stored_raw = 0;               // puts kept uncompressed: did not compress enough
+  uint64_t same_filled_pages = 0;        // currently stored as a single repeated word
+  uint64_t dropped_puts = 0;             // puts ignored for any other reason
   // Backend-specific figures (e.g. per-tenant or per-server counters).
   std::map<std::string, uint64_t> extra;
 };

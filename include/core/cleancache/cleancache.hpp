@@ -51,7 +51,7 @@ struct PoolInfo {
   uint32_t page_size = 0;
   bool shared = false;
   bool keep_on_get = false;  // effective: a hit leaves the page (see PoolConfig)
-  bool bound = false;  // false while waiting for a backend (placeholder)
+  bool bound = false;        // false while waiting for a backend (placeholder)
   Uuid uuid;
 };
 

@@ -16,7 +16,17 @@ namespace cleancache {
 
 class Status {
  public:
-  enum class Code { kOk = 0, kInvalidArgument, kNotFound, kBusy, kIOError, kNotSupported, kPermissionDenied, kUnavailable, kCorruption };
+  enum class Code {
+    kOk = 0,
+    kInvalidArgument,
+    kNotFound,
+    kBusy,
+    kIOError,
+    kNotSupported,
+    kPermissionDenied,
+    kUnavailable,
+    kCorruption
+  };
 
   Status() = default;
   static Status Ok() { return Status(); }
@@ -45,7 +55,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT: must not be ok()
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }

@@ -48,16 +48,16 @@ struct MemcachedServer {
 
 struct MemcachedOptions {
   std::vector<MemcachedServer> servers;
-  uint32_t timeout_ms = 5;          // send / receive / poll timeout
+  uint32_t timeout_ms = 5;  // send / receive / poll timeout
   uint32_t connect_timeout_ms = 5;
-  uint32_t retry_seconds = 1;       // a server marked dead is retried after this
-  uint32_t failure_limit = 2;       // consecutive failures before marking a server dead
-  uint32_t connections = 8;         // libmemcached handles (concurrent requests)
-  uint32_t expire_seconds = 0;      // memcached item expiry; 0 = only LRU eviction
-  bool encrypt = true;              // false = insecure_plaintext (still authenticated)
-  bool compress = true;             // LZ4 before sealing
+  uint32_t retry_seconds = 1;             // a server marked dead is retried after this
+  uint32_t failure_limit = 2;             // consecutive failures before marking a server dead
+  uint32_t connections = 8;               // libmemcached handles (concurrent requests)
+  uint32_t expire_seconds = 0;            // memcached item expiry; 0 = only LRU eviction
+  bool encrypt = true;                    // false = insecure_plaintext (still authenticated)
+  bool compress = true;                   // LZ4 before sealing
   uint64_t max_tracked_files = 1u << 20;  // bound on the local generation map
-  bool check_servers = true;        // creation fails if no server answers
+  bool check_servers = true;              // creation fails if no server answers
 
   // From "memcached://h:p[,h:p...][?key=value&...]". Keys: timeout,
   // connect_timeout (milliseconds), retry (seconds), failure_limit,

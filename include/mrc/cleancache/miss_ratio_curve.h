@@ -78,7 +78,7 @@ struct MissRatioCurveOptions {
 
 // One point of a curve.
 struct MissRatioPoint {
-  uint64_t size = 0;      // pages or bytes, per the axis asked for
+  uint64_t size = 0;  // pages or bytes, per the axis asked for
   double hit_ratio = 0;
 };
 
@@ -124,7 +124,7 @@ class MissRatioCurve {
     Snapshot Adjusted(uint64_t accesses) const;
     double accesses() const { return weight_ + adjustment_; }  // estimated reads of the whole trace
     uint64_t sampled_accesses() const { return sampled_accesses_; }
-    uint64_t samples() const { return samples_; }         // pages tracked now
+    uint64_t samples() const { return samples_; }  // pages tracked now
     double sampling_rate() const { return rate_; }
 
    private:

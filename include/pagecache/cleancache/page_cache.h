@@ -41,9 +41,9 @@
 namespace cleancache {
 
 struct PageCacheOptions {
-  uint64_t capacity_bytes = 64ull << 20;  // primary size; 0 = keep nothing (put at once)
+  uint64_t capacity_bytes = 64ull << 20;              // primary size; 0 = keep nothing (put at once)
   uint32_t page_size = Cleancache::kDefaultPageSize;  // must equal the pool's page size
-  uint32_t shards = 0;                    // 0 = chosen from the capacity
+  uint32_t shards = 0;                                // 0 = chosen from the capacity
   // Capacity 0 only: bytes of pages that may wait for a deferred put;
   // 0 = put on the reading thread.
   uint64_t put_queue_bytes = 0;
@@ -51,20 +51,20 @@ struct PageCacheOptions {
 
 // Where the pages of a Read came from, and what the primary did.
 struct PageCacheStats {
-  uint64_t primary_hits = 0;      // pages served from the primary
-  uint64_t cleancache_hits = 0;   // pages served from cleancache
-  uint64_t backing_pages = 0;     // pages read through the Reader
-  uint64_t reader_calls = 0;      // Reader invocations (one per run of pages)
-  uint64_t evicted_pages = 0;     // pages evicted from the primary (and put)
-  uint64_t resident_pages = 0;    // pages in the primary now
-  uint64_t resident_bytes = 0;    // page bytes in the primary now
-  uint64_t reserved_bytes = 0;    // page frames the primary holds (resident or free): its page memory
+  uint64_t primary_hits = 0;     // pages served from the primary
+  uint64_t cleancache_hits = 0;  // pages served from cleancache
+  uint64_t backing_pages = 0;    // pages read through the Reader
+  uint64_t reader_calls = 0;     // Reader invocations (one per run of pages)
+  uint64_t evicted_pages = 0;    // pages evicted from the primary (and put)
+  uint64_t resident_pages = 0;   // pages in the primary now
+  uint64_t resident_bytes = 0;   // page bytes in the primary now
+  uint64_t reserved_bytes = 0;   // page frames the primary holds (resident or free): its page memory
   uint64_t capacity_bytes = 0;
-  uint64_t deferred_puts = 0;   // pages put by the background thread
-  uint64_t dropped_puts = 0;    // pages not put: the queue was full
-  uint64_t revoked_puts = 0;    // queued pages invalidated before their put
-  uint64_t queued_puts = 0;     // pages read whose put is pending now (queued or being put)
-  uint64_t not_admitted = 0;    // pages read from the backing that `admit` refused to cache
+  uint64_t deferred_puts = 0;  // pages put by the background thread
+  uint64_t dropped_puts = 0;   // pages not put: the queue was full
+  uint64_t revoked_puts = 0;   // queued pages invalidated before their put
+  uint64_t queued_puts = 0;    // pages read whose put is pending now (queued or being put)
+  uint64_t not_admitted = 0;   // pages read from the backing that `admit` refused to cache
 };
 
 class PageCache {

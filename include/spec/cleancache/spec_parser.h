@@ -30,9 +30,9 @@
 namespace cleancache {
 
 struct BackendSpec {
-  std::string text;      // the spec as given
-  std::string scheme;    // "zcache", "memcached", "tmem", "tier"
-  std::string location;  // memcached: "h:p,h:p"; tmem: socket path; else ""
+  std::string text;                                          // the spec as given
+  std::string scheme;                                        // "zcache", "memcached", "tmem", "tier"
+  std::string location;                                      // memcached: "h:p,h:p"; tmem: socket path; else ""
   std::vector<std::pair<std::string, std::string>> options;  // in order given
   std::vector<BackendSpec> tiers;                            // tier: the parts
 

@@ -36,12 +36,12 @@ enum class Codec { kLz4, kZstd, kNone };
 struct ZCacheOptions {
   uint64_t capacity = 256ull << 20;  // bytes of real memory
   Codec codec = Codec::kLz4;
-  int level = 0;                     // zstd level (0 = zstd default 3); lz4 acceleration (0 = 1)
-  uint32_t threshold_percent = 90;   // a page compressing above this % of its size is "poor"
-  bool store_incompressible = true;  // poor pages: true = store raw, false = reject
-  bool same_filled = true;           // detect same-filled pages
-  uint32_t shards = 0;               // 0 = chosen from capacity and cores
-  uint32_t segment_bytes = 1u << 20; // segment size (power of two, 64 KiB .. 16 MiB)
+  int level = 0;                            // zstd level (0 = zstd default 3); lz4 acceleration (0 = 1)
+  uint32_t threshold_percent = 90;          // a page compressing above this % of its size is "poor"
+  bool store_incompressible = true;         // poor pages: true = store raw, false = reject
+  bool same_filled = true;                  // detect same-filled pages
+  uint32_t shards = 0;                      // 0 = chosen from capacity and cores
+  uint32_t segment_bytes = 1u << 20;        // segment size (power of two, 64 KiB .. 16 MiB)
   uint32_t max_fragmentation_percent = 25;  // compact segments when holes exceed this
 
   // From "zcache:capacity=1G,codec=zstd,level=3,...". Keys: capacity, codec,
