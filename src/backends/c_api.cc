@@ -118,6 +118,8 @@ auto Guarded(const cc_cache* cache, Fn&& fn) noexcept -> decltype(fn()) {
 
 extern "C" {
 
+const char* cc_version(void) { return cleancache::Version(); }
+
 cc_cache* cc_create(void) {
   return Guarded(nullptr, [] { return new (std::nothrow) cc_cache(); });
 }

@@ -31,6 +31,10 @@ void AddBenchCommand(CLI::App& app);
 void AddMountCommand(CLI::App& app);  // mount and umount
 #endif
 void AddStatsCommand(CLI::App& app);
+void AddVersionCommand(CLI::App& app);  // `cleancache version`
+// "cleancache VERSION (revision REV)" and the components built, what
+// `--version` and `cleancache version` print.
+std::string VersionText();
 #ifdef CLEANCACHE_HAVE_MRC
 void AddReplayCommand(CLI::App& app);  // trace replay vs miss-ratio curve (src/mrc)
 #endif

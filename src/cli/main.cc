@@ -2,6 +2,9 @@
 #include "cli/commands.h"
 
 #include <iostream>
+#include <string>
+
+#include "cleancache/version.h"
 
 [[noreturn]] void FailCommand(const char* command, int exit_code, const std::string& message) {
   std::cerr << "cleancache " << command << ": " << message << "\n";
@@ -23,6 +26,11 @@ int main(int argc, char** argv) {
 #ifdef CLEANCACHE_HAVE_DAEMON
   AddServeCommand(app);
 #endif
+  AddVersionCommand(app);
+  // `--version` on the program and on every subcommand, as users try both.
+  const std::string version = VersionText();
+  app.set_version_flag("--version", version, "Print the version and exit");
+  for (CLI::App* sub : app.get_subcommands({})) sub->set_version_flag("--version", version, "Print the version and exit");
 
   try {
     app.parse(argc, argv);

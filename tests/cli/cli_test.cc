@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cleancache/backend_spec.h"
+#include "cleancache/version.h"
 
 namespace {
 
@@ -153,6 +154,17 @@ TEST_F(CliTest, TextOutput) {
                             "same-filled", "rejected"})
     EXPECT_NE(outcome.out.find(field), std::string::npos) << field << " in\n" << outcome.out;
   EXPECT_EQ(outcome.err, "");
+}
+
+TEST_F(CliTest, VersionOnTheProgramAndEverySubcommand) {
+  const std::string first_line = std::string("cleancache ") + CLEANCACHE_VERSION_STRING + " (revision ";
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--version"}, {"version"}, {"bench", "--version"}, {"stats", "--version"}}) {
+    const Outcome outcome = Run(args);
+    EXPECT_EQ(outcome.exit_code, 0) << args[0];
+    EXPECT_EQ(outcome.out.rfind(first_line, 0), 0u) << args[0] << ": " << outcome.out;
+    EXPECT_NE(outcome.out.find("backends: zcache"), std::string::npos) << outcome.out;
+  }
 }
 
 TEST_F(CliTest, BadBackendSpec) {

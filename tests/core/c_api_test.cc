@@ -23,6 +23,15 @@ struct CacheHandle {
 
 std::string LastError(const cc_cache* cache) { return cc_last_error(cache); }
 
+TEST(CApi, VersionOfTheLibraryMatchesTheHeaders) {
+  EXPECT_STREQ(cc_version(), CLEANCACHE_VERSION_STRING);
+  const std::string expected = std::to_string(CLEANCACHE_VERSION_MAJOR) + "." +
+                               std::to_string(CLEANCACHE_VERSION_MINOR) + "." + std::to_string(CLEANCACHE_VERSION_PATCH);
+  EXPECT_EQ(expected, cc_version());
+  EXPECT_EQ(CLEANCACHE_VERSION_NUMBER,
+            CLEANCACHE_VERSION_MAJOR * 10000 + CLEANCACHE_VERSION_MINOR * 100 + CLEANCACHE_VERSION_PATCH);
+}
+
 TEST(CApi, SmokeFromCWithoutBackend) { EXPECT_EQ(cc_smoke_test_from_c(nullptr), 0) << "failed at c_api_smoke.c line"; }
 
 TEST(CApi, RegisterBackendReportsSpecErrors) {

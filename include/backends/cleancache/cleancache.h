@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cleancache/version.h" /* CLEANCACHE_VERSION_* of the headers */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -52,6 +54,10 @@ typedef struct cc_backend_stats {
   uint64_t pages_stored, original_bytes, compressed_bytes, real_memory_bytes, capacity_bytes;
   uint64_t evictions, rejected_incompressible, stored_raw, same_filled_pages, dropped_puts;
 } cc_backend_stats;
+
+/* The library's version, "MAJOR.MINOR.PATCH"; compare with
+ * CLEANCACHE_VERSION_STRING, the headers' version. A static string. */
+const char* cc_version(void);
 
 /* A new instance with no backend. NULL only when out of memory. */
 cc_cache* cc_create(void);
