@@ -16,6 +16,11 @@
 //    (at most a quarter of the capacity, counted as real memory) to be reused
 //    without page faults; they are the first memory given up when room is
 //    needed, and by Shrink/SetCapacity.
+//  - Shards and segment size are fixed at construction (at least 4 segments
+//    per shard of the capacity given then). SetCapacity below one segment
+//    per shard leaves the shards no room to open a segment: every compressed
+//    put is then dropped (counted in dropped_puts) until capacity grows back.
+//    Build the store for the smallest capacity it will be set to.
 //  - InvalidateInode costs O(pages of that file); ClosePool O(pages of that
 //    pool): neither scans the cache.
 // Thread safety: fully concurrent; pages are spread over independently
