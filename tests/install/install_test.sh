@@ -92,6 +92,13 @@ deb)
     /lib/systemd/system/cleancached.service /etc/cleancache/cleancached.conf; do
     grep -qxF "$f" "$work/contents" || fail "package lacks $f"
   done
+  # The mount(8) helper and its page, when this build has it (its page is
+  # built exactly then, man/CMakeLists.txt).
+  if [ -e "$build/man/mount.fuse.cleancache.8" ]; then
+    for f in /sbin/mount.fuse.cleancache /usr/share/man/man8/mount.fuse.cleancache.8.gz; do
+      grep -qxF "$f" "$work/contents" || fail "package lacks $f"
+    done
+  fi
   [ "$(dpkg-deb -f "$deb" Version)" = 0.1.0 ] || fail "package version"
   depends=$(dpkg-deb -f "$deb" Depends)
   for lib in libc6 libstdc++6 libfuse3-3 libzstd1; do
