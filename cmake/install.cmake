@@ -132,6 +132,7 @@ endforeach()
 # header includes theirs.
 set(pc_libs_private "")
 set(static_link "")
+set(config_dependencies Threads)
 foreach(dep ${third_party})
   if(dep STREQUAL "cleancache_lz4")
     list(APPEND static_link ${LZ4_STATIC_LIBRARY})
@@ -143,6 +144,19 @@ foreach(dep ${third_party})
     endforeach()
   elseif(dep STREQUAL "Threads::Threads")
     list(APPEND static_link Threads::Threads)
+  elseif(dep MATCHES "^([A-Za-z0-9_]+)::" AND TARGET ${dep})
+    # A CMake package's target (fmt::fmt, spdlog::spdlog, ...): the static
+    # target's users find the package again (cleancacheConfig.cmake), a
+    # pkg-config user links its library by name.
+    list(APPEND static_link ${dep})
+    list(APPEND config_dependencies ${CMAKE_MATCH_1})
+    get_target_property(type ${dep} TYPE)
+    if(NOT type STREQUAL "INTERFACE_LIBRARY")
+      get_target_property(location ${dep} LOCATION)
+      get_filename_component(name "${location}" NAME_WE)
+      string(REGEX REPLACE "^lib" "" name "${name}")
+      string(APPEND pc_libs_private " -l${name}")
+    endif()
   else()
     message(FATAL_ERROR "cmake/install.cmake: libcleancache links ${dep}; say how a static user links it")
   endif()
@@ -190,6 +204,11 @@ install(FILES ${generated_include}/cleancache/version.h
 
 set(cmake_package_dir ${CMAKE_INSTALL_LIBDIR}/cmake/cleancache)
 install(EXPORT cleancacheTargets NAMESPACE cleancache:: DESTINATION ${cmake_package_dir})
+list(REMOVE_DUPLICATES config_dependencies)
+set(CLEANCACHE_FIND_DEPENDENCIES "")
+foreach(package ${config_dependencies})
+  string(APPEND CLEANCACHE_FIND_DEPENDENCIES "find_dependency(${package})\n")
+endforeach()
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/cleancacheConfig.cmake.in
                               ${PROJECT_BINARY_DIR}/cleancacheConfig.cmake
                               INSTALL_DESTINATION ${cmake_package_dir})

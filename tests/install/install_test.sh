@@ -56,9 +56,9 @@ pkgconfig)
   grep -q "libcleancache.so.0 => $root/" <<<"$(LD_LIBRARY_PATH=$root/$libdir_rel ldd "$work/consumer")" ||
     fail "the C consumer does not load the installed libcleancache.so.0"
   LD_LIBRARY_PATH=$root/$libdir_rel "$work/consumer" || fail "C consumer (shared) failed"
-  # Static: the archive with Libs.private / Requires.private (--static).
+  # Static: the archive with what Libs.private adds (--static).
   static_libs=$(pkg-config --static --libs cleancache | sed 's/-lcleancache\b/-l:libcleancache.a/')
-  # shellcheck disable=SC2086
+  # shellcheck disable=SC2046,SC2086
   cc -Wall -Werror -o "$work/consumer_static" "$source_dir/tests/install/consumer.c" \
     $(pkg-config --cflags cleancache) $static_libs || fail "C consumer does not link the static archive"
   if grep -q libcleancache <<<"$(ldd "$work/consumer_static")"; then fail "the static consumer loads libcleancache.so"; fi
