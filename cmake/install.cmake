@@ -192,7 +192,9 @@ target_include_directories(cleancache_static INTERFACE ${public_includes})
 target_compile_features(cleancache_static INTERFACE cxx_std_20)
 
 # --- install rules ----------------------------------------------------------
-install(TARGETS cleancache_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+if(TARGET cleancache_cli)  # not when CLEANCACHE_COMPONENTS leaves it out
+  install(TARGETS cleancache_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
 install(TARGETS cleancache_shared cleancache_static EXPORT cleancacheTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
@@ -218,7 +220,9 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/cleancacheConfigVersion.c
 install(FILES ${PROJECT_BINARY_DIR}/cleancacheConfig.cmake ${PROJECT_BINARY_DIR}/cleancacheConfigVersion.cmake
         DESTINATION ${cmake_package_dir})
 
-add_subdirectory(${PROJECT_SOURCE_DIR}/man ${PROJECT_BINARY_DIR}/man)
+if(TARGET cleancache_cli)  # the pages are made from its --help
+  add_subdirectory(${PROJECT_SOURCE_DIR}/man ${PROJECT_BINARY_DIR}/man)
+endif()
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/ARCHITECTURE.md
               ${PROJECT_SOURCE_DIR}/docs/CONTRACT.md ${PROJECT_SOURCE_DIR}/docs/DAEMON.md
               ${PROJECT_SOURCE_DIR}/docs/FUSE.md ${PROJECT_SOURCE_DIR}/docs/MRC.md
