@@ -4,7 +4,11 @@
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME cleancache)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGE_CONTACT "cleancache developers <cleancache@localhost>")
+# The Maintainer field; a distributor sets a real address:
+# -DCLEANCACHE_PACKAGE_CONTACT="Name <mail>".
+set(CLEANCACHE_PACKAGE_CONTACT "cleancache developers <cleancache@localhost>" CACHE STRING
+    "Maintainer of the Debian package")
+set(CPACK_PACKAGE_CONTACT "${CLEANCACHE_PACKAGE_CONTACT}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "user-space second-chance cache for clean file pages")
 set(CPACK_PACKAGE_DESCRIPTION "cleancache keeps clean file pages alive after a primary cache drops them, in
 compressed RAM, a host-wide daemon (cleancached), memcached, or a tier of
