@@ -7,6 +7,7 @@
 #   bench/run_core_bench.sh --pages=16384 --spec=zcache:capacity=512M
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/deps main bench  # Google Benchmark
 BUILD_TARGETS=zcache_bench bash scripts/build >&2
 # Three repetitions, interleaved at random so that a burst of load elsewhere
 # on the machine does not land on one benchmark only; ratios use the medians.

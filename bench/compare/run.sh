@@ -14,6 +14,7 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "run.sh: zram needs root; re-running under sudo" >&2
   exec sudo BUILD_DIR="$build" CSV="$csv" PNG="$png" "$0" "$@"
 fi
+bash "$root/scripts/deps" main bench  # RocksDB, gnuplot, Google Benchmark
 if [ ! -f "$build/build.ninja" ] && [ ! -f "$build/Makefile" ]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCLEANCACHE_COMPONENTS="shim;spec;zcache;corpus"
