@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <initializer_list>
@@ -59,6 +60,7 @@ struct MountArgs {
   std::vector<std::string> option_strings;  // each -o
   cleancache::cli::LogSettings log_settings;
   bool foreground = false;
+  bool dry_run = false;
 };
 
 // Options for the kernel mount that libfuse 3.14 accepts and passes on
@@ -102,6 +104,10 @@ CLI::Option* OwnOption(CLI::App& mount, std::string key) {
 // over the same long option).
 void ApplyOptionStrings(CLI::App& mount, MountArgs& args) {
   for (const std::string& text : args.option_strings) {
+    // libmount stops silently at an unclosed quote, dropping the rest.
+    if (std::count(text.begin(), text.end(), '"') % 2 != 0) {
+      Fail("mount", kExitBadInput, "-o '" + text + "': a quote is not closed");
+    }
     std::string buffer = text;
     char* cursor = buffer.data();
     char *name = nullptr, *value = nullptr;
@@ -136,7 +142,7 @@ void ApplyOptionStrings(CLI::App& mount, MountArgs& args) {
                  "noauto, nofail, _netdev, x-*)");
       }
     }
-    if (rc < 0) Fail("mount", kExitBadInput, "-o '" + text + "': cannot parse (an unclosed quote?)");
+    if (rc < 0) Fail("mount", kExitBadInput, "-o '" + text + "': cannot parse");
   }
 }
 
@@ -159,8 +165,9 @@ void ParseMountArgs(MountArgs& args) {
     Fail("mount", kExitBadInput, "--log-level: " + s.message());
   }
   if (args.primary != "kernel") {
-    auto bytes = cleancache::ParseSize(args.primary);
-    if (!bytes.ok()) Fail("mount", kExitBadInput, "--primary: " + bytes.status().message() + " (kernel or a size)");
+    auto bytes = cleancache::ParseCapacity(args.primary);
+    if (!bytes.ok())
+      Fail("mount", kExitBadInput, "--primary: " + bytes.status().message() + " (kernel, a size or N% of memory)");
     if (*bytes < 4096) Fail("mount", kExitBadInput, "--primary: at least one page (4096 bytes)");
     args.options.primary_bytes = *bytes;
   }
@@ -328,7 +335,8 @@ void AddMountCommand(CLI::App& app) {
       ->capture_default_str();
   mount
       ->add_option("--primary", args->primary,
-                   "Primary page cache: 'kernel' (the kernel page cache) or a size such as 256M (the mount's own "
+                   "Primary page cache: 'kernel' (the kernel page cache) or a size such as 256M or 5% of the memory "
+                   "limit (the mount's own "
                    "cache; files are opened direct_io, MAP_SHARED fails with ENODEV)")
       ->capture_default_str();
   mount
@@ -370,6 +378,8 @@ void AddMountCommand(CLI::App& app) {
                   "Mount even if the mountpoint has entries (the mount hides them until unmounted)");
   mount->add_flag("-f,--foreground", args->foreground, "Stay in the foreground until unmounted");
   mount->add_flag("--debug", args->options.debug, "Log every FUSE request (implies --foreground)");
+  mount->add_flag("--dry-run", args->dry_run,
+                  "Check every option and the backend spec, then exit without mounting (mount -f, --fake)");
   mount
       ->add_option("--log", args->log,
                    "Where the mount logs: stderr, syslog, journal, file:PATH, or auto (the journal under systemd, "
@@ -386,6 +396,7 @@ void AddMountCommand(CLI::App& app) {
   mount->callback([mount, args] {
     ApplyOptionStrings(*mount, *args);
     ParseMountArgs(*args);
+    if (args->dry_run) return;
     if (args->foreground || args->options.debug) {
       RunForeground(args->options, args->log_settings);
     } else {
