@@ -120,7 +120,7 @@ Result<GovernedMemory> PrepareGovernedSpec(const MountOptions& options, BackendS
   if (!sample.ok()) return sample.status();
   uint64_t ceiling = MemoryCeiling(options, **source, sample->limit_bytes);
   if (const std::string* capacity = spec.Find("capacity")) {
-    auto bytes = ParseSize(*capacity);
+    auto bytes = ParseCapacity(*capacity);
     if (!bytes.ok()) return Status::InvalidArgument("zcache: capacity: " + bytes.status().message());
     ceiling = std::min(ceiling, *bytes);
   } else {
