@@ -167,9 +167,11 @@ Status ParseDaemonConfig(std::string_view text, std::string_view origin, DaemonC
         return Status::InvalidArgument(where + ": socket_mode must be octal, e.g. 0666");
       }
     } else if (key == "capacity") {
-      auto size = ParseSize(value);
+      auto size = ParseCapacity(value);
       if (!size.ok() || *size == 0)
-        return Status::InvalidArgument(where + ": capacity must be a size above 0, e.g. 1G");
+        return Status::InvalidArgument(where +
+                                       ": capacity must be a size above 0 or a share of memory, e.g. 1G or 25%" +
+                                       (size.ok() ? std::string() : " (" + size.status().message() + ")"));
       config->capacity = *size;
     } else if (key == "backend") {
       auto spec = ParseAndCheckBackendSpec(value);
