@@ -116,6 +116,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mount.fuse.cleancache: %s\n", line.c_str());
   }
   std::vector<char*> argv_out;
+  argv_out.reserve(args.size() + 1);
   for (std::string& a : args) argv_out.push_back(a.data());
   argv_out.push_back(nullptr);
   execvp(argv_out[0], argv_out.data());
