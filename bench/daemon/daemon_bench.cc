@@ -185,7 +185,7 @@ int main(int argc, char** argv) {
   options.config.socket_path = dir + "/tmem.sock";
   options.config.capacity = 1ull << 30;
   options.config.backend = spec;
-  options.log = [](const std::string& line) { std::fprintf(stderr, "daemon: %s\n", line.c_str()); };
+  options.logger = cleancache::daemon::StderrLogger("daemon");
   if (request_poll_us >= 0) options.request_poll = std::chrono::microseconds(request_poll_us);
   auto server = cleancache::daemon::Server::Start(options);
   if (!server.ok()) {

@@ -3,28 +3,43 @@
 // returns once the filesystem is mounted (the mount process stays in the
 // background) or fails with a clear message and nothing mounted; umount
 // returns once the mount process has ended and its pool is gone.
+//
+// `-o OPTS` (repeatable; comma-separated, values may be double-quoted:
+// -o 'backend="zcache:capacity=256M,codec=lz4"') is how mount(8) and fstab
+// pass options (mount.fuse.cleancache, src/cli/mount_helper.cc): kernel and
+// FUSE options go to the mount, fstab-only options are ignored, and every
+// long option of the command is also a key (primary=256M, watch-backing=off),
+// set through the same CLI11 option, so a bad key or value fails as the long
+// option does (exit 2).
 #ifdef CLEANCACHE_HAVE_FUSE
 #include <fcntl.h>
+#include <libmount.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <initializer_list>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "cleancache/backend_spec.h"
 #include "cli/commands.h"
+#include "cli/log_setup.h"
 #include "fuse/mount.h"
 #include "fuse/stats_socket.h"
 
 namespace {
 
+using cleancache::Status;
 using cleancache::fuse::MountOptions;
 
 [[noreturn]] void Fail(const char* command, int exit_code, const std::string& message) {
@@ -40,8 +55,96 @@ struct MountArgs {
   std::string scan_admission = "second-touch";
   std::string watch_backing = "auto";
   std::string shared_uuid;
+  std::string log = "auto";
+  std::string log_level = "info";
+  std::vector<std::string> option_strings;  // each -o
+  cleancache::cli::LogSettings log_settings;
   bool foreground = false;
+  bool dry_run = false;
 };
+
+// Options for the kernel mount that libfuse 3.14 accepts and passes on
+// (`ro`/`rw` set MountOptions::read_only instead).
+bool KernelOption(std::string_view name) {
+  for (std::string_view known : {"allow_other", "allow_root", "default_permissions", "suid", "nosuid", "dev", "nodev",
+                                 "exec", "noexec", "atime", "noatime", "sync", "async", "dirsync"}) {
+    if (name == known) return true;
+  }
+  return false;
+}
+
+// Accepted and ignored: access-time variants libfuse refuses (the kernel
+// does not update a FUSE file's atime itself; the backing's own mount
+// options decide), and what only mount(8), systemd and fstab act on.
+bool IgnoredOption(std::string_view name) {
+  for (std::string_view known :
+       {"relatime", "norelatime", "strictatime", "nostrictatime", "diratime", "nodiratime", "lazytime", "nolazytime",
+        "defaults", "auto", "noauto", "user", "nouser", "users", "owner", "group", "nofail", "_netdev", "comment"}) {
+    if (name == known) return true;
+  }
+  return name.starts_with("x-");
+}
+
+// The command's own option for an -o key (`watch-backing` or
+// `watch_backing`), or null.
+CLI::Option* OwnOption(CLI::App& mount, std::string key) {
+  for (char& c : key) {
+    if (c == '_') c = '-';
+  }
+  if (key.empty() || key == "help" || key == "version") return nullptr;
+  for (CLI::Option* option : mount.get_options()) {
+    for (const std::string& name : option->get_lnames()) {
+      if (name == key) return option;
+    }
+  }
+  return nullptr;
+}
+
+// Applies every -o item, in order, after the command line (an -o value wins
+// over the same long option).
+void ApplyOptionStrings(CLI::App& mount, MountArgs& args) {
+  for (const std::string& text : args.option_strings) {
+    // libmount stops silently at an unclosed quote, dropping the rest.
+    if (std::count(text.begin(), text.end(), '"') % 2 != 0) {
+      Fail("mount", kExitBadInput, "-o '" + text + "': a quote is not closed");
+    }
+    std::string buffer = text;
+    char* cursor = buffer.data();
+    char *name = nullptr, *value = nullptr;
+    size_t name_size = 0, value_size = 0;
+    int rc;
+    while ((rc = mnt_optstr_next_option(&cursor, &name, &name_size, &value, &value_size)) == 0) {
+      const std::string key(name, name_size);
+      std::string val = value != nullptr ? std::string(value, value_size) : std::string();
+      if (val.size() >= 2 && val.front() == '"' && val.back() == '"') val = val.substr(1, val.size() - 2);
+      const std::string item = value != nullptr ? key + "=" + val : key;
+      if (key == "ro" || key == "rw") {
+        if (value != nullptr) Fail("mount", kExitBadInput, "-o " + item + ": " + key + " takes no value");
+        args.options.read_only = key == "ro";
+      } else if (KernelOption(key)) {
+        if (value != nullptr) Fail("mount", kExitBadInput, "-o " + item + ": " + key + " takes no value");
+        args.options.kernel_options.push_back(key);
+      } else if (IgnoredOption(key)) {
+        continue;
+      } else if (CLI::Option* option = OwnOption(mount, key)) {
+        const bool flag = option->get_items_expected_max() == 0;  // --nonempty, --foreground, --debug
+        if (flag && value != nullptr) Fail("mount", kExitBadInput, "-o " + item + ": " + key + " takes no value");
+        if (!flag && value == nullptr)
+          Fail("mount", kExitBadInput, "-o " + key + ": needs a value (" + key + "=VALUE)");
+        option->clear();
+        option->add_result(flag ? "true" : val);
+        option->run_callback();  // CLI11's conversion and checks: the long option's errors
+      } else {
+        Fail("mount", kExitBadInput,
+             "-o " + item +
+                 ": unknown option (valid: the long options without '--' as key=value, e.g. primary=256M; "
+                 "allow_other, default_permissions, ro, rw, nosuid, nodev, noexec, noatime...; fstab's defaults, "
+                 "noauto, nofail, _netdev, x-*)");
+      }
+    }
+    if (rc < 0) Fail("mount", kExitBadInput, "-o '" + text + "': cannot parse");
+  }
+}
 
 // The value of a word option, or exit 2 naming the choices.
 template <typename T>
@@ -55,9 +158,16 @@ T OneOf(const char* option, const std::string& word, std::initializer_list<std::
 }
 
 void ParseMountArgs(MountArgs& args) {
+  if (Status s = cleancache::cli::ParseLogTarget(args.log, &args.log_settings); !s.ok()) {
+    Fail("mount", kExitBadInput, "--log: " + s.message());
+  }
+  if (Status s = cleancache::cli::ParseLogLevel(args.log_level, &args.log_settings); !s.ok()) {
+    Fail("mount", kExitBadInput, "--log-level: " + s.message());
+  }
   if (args.primary != "kernel") {
-    auto bytes = cleancache::ParseSize(args.primary);
-    if (!bytes.ok()) Fail("mount", kExitBadInput, "--primary: " + bytes.status().message() + " (kernel or a size)");
+    auto bytes = cleancache::ParseCapacity(args.primary);
+    if (!bytes.ok())
+      Fail("mount", kExitBadInput, "--primary: " + bytes.status().message() + " (kernel, a size or N% of memory)");
     if (*bytes < 4096) Fail("mount", kExitBadInput, "--primary: at least one page (4096 bytes)");
     args.options.primary_bytes = *bytes;
   }
@@ -101,17 +211,49 @@ void ParseMountArgs(MountArgs& args) {
   if (auto spec = cleancache::ParseAndCheckBackendSpec(args.options.backend_spec); !spec.ok()) {
     Fail("mount", kExitBadInput, "--backend: " + spec.status().message());
   }
+  // Not bad input, but a machine that does not allow it: fail before mounting.
+  for (const std::string& option : args.options.kernel_options) {
+    if (option != "allow_other") continue;
+    if (Status s = cleancache::fuse::CheckAllowOther(getuid()); !s.ok()) Fail("mount", kExitFailure, s.message());
+  }
 }
 
-void RunForeground(const MountOptions& options) {
-  cleancache::Status status = cleancache::fuse::RunMount(options, [] {});
+// The syslog/journal identifier and the name on every line.
+constexpr const char* kLogIdentity = "cleancache-mount";
+std::string LoggerName(const MountOptions& options) {
+  char* canonical = realpath(options.mountpoint.c_str(), nullptr);
+  std::string name = "mount " + (canonical != nullptr ? std::string(canonical) : options.mountpoint);
+  free(canonical);
+  return name;
+}
+
+spdlog::sink_ptr LogSink(cleancache::cli::LogTarget target, const cleancache::cli::LogSettings& settings) {
+  auto sink = cleancache::cli::MakeLogSink(target, settings, kLogIdentity);
+  if (!sink.ok()) Fail("mount", kExitFailure, "--log: " + sink.status().message());
+  return *sink;
+}
+
+void RunForeground(const MountOptions& options, const cleancache::cli::LogSettings& settings) {
+  auto target = cleancache::cli::ResolveLogTarget(settings.target, false, ::getenv);
+  auto log = cleancache::cli::MakeLogger(LoggerName(options), LogSink(target, settings), settings);
+  cleancache::Status status = cleancache::fuse::RunMount(options, *log, [] {});
   if (!status.ok()) Fail("mount", kExitFailure, status.message());
 }
 
 // The child mounts and serves; the parent exits 0 once the child reports
 // "mounted" through the pipe, or with the child's failure otherwise. Forking
 // before anything else runs keeps the child free of inherited threads.
-void RunInBackground(const MountOptions& options) {
+// Not libfuse's fuse_daemonize: it forks after the mount, when the memory
+// governor's and the stats socket's threads already run and would be lost.
+// The child logs to stderr until mounted (the user at the terminal sees
+// what goes wrong), then to its background target (auto: journal or syslog)
+// when stderr becomes /dev/null.
+void RunInBackground(const MountOptions& options, const cleancache::cli::LogSettings& settings) {
+  using cleancache::cli::LogTarget;
+  const LogTarget background = cleancache::cli::ResolveLogTarget(settings.target, true, ::getenv);
+  // An explicit target is opened here, so that a log file that cannot be
+  // opened fails the command before anything is mounted.
+  spdlog::sink_ptr background_sink = settings.target == LogTarget::kAuto ? nullptr : LogSink(background, settings);
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) != 0) Fail("mount", kExitFailure, "pipe failed");
   pid_t child = fork();
@@ -119,7 +261,10 @@ void RunInBackground(const MountOptions& options) {
   if (child == 0) {
     close(pipefd[0]);
     setsid();
-    cleancache::Status status = cleancache::fuse::RunMount(options, [&] {
+    auto log = cleancache::cli::MakeLogger(
+        LoggerName(options), background_sink ? background_sink : LogSink(LogTarget::kStderr, settings), settings);
+    cleancache::Status status = cleancache::fuse::RunMount(options, *log, [&] {
+      if (!background_sink) cleancache::cli::SwitchSink(*log, LogSink(background, settings));
       char ok = 1;
       (void)!write(pipefd[1], &ok, 1);
       close(pipefd[1]);
@@ -130,6 +275,7 @@ void RunInBackground(const MountOptions& options) {
       if (null > 2) close(null);
       (void)!chdir("/");
     });
+    // Before "mounted", stderr is the terminal's: the user sees it there.
     if (!status.ok()) std::cerr << "cleancache mount: " << status.message() << "\n";
     _exit(status.ok() ? 0 : kExitFailure);
   }
@@ -189,7 +335,8 @@ void AddMountCommand(CLI::App& app) {
       ->capture_default_str();
   mount
       ->add_option("--primary", args->primary,
-                   "Primary page cache: 'kernel' (the kernel page cache) or a size such as 256M (the mount's own "
+                   "Primary page cache: 'kernel' (the kernel page cache) or a size such as 256M or 5% of the memory "
+                   "limit (the mount's own "
                    "cache; files are opened direct_io, MAP_SHARED fails with ENODEV)")
       ->capture_default_str();
   mount
@@ -231,12 +378,29 @@ void AddMountCommand(CLI::App& app) {
                   "Mount even if the mountpoint has entries (the mount hides them until unmounted)");
   mount->add_flag("-f,--foreground", args->foreground, "Stay in the foreground until unmounted");
   mount->add_flag("--debug", args->options.debug, "Log every FUSE request (implies --foreground)");
-  mount->callback([args] {
+  mount->add_flag("--dry-run", args->dry_run,
+                  "Check every option and the backend spec, then exit without mounting (mount -f, --fake)");
+  mount
+      ->add_option("--log", args->log,
+                   "Where the mount logs: stderr, syslog, journal, file:PATH, or auto (the journal under systemd, "
+                   "else stderr until mounted and syslog once in the background)")
+      ->capture_default_str();
+  mount->add_option("--log-level", args->log_level, "Least severe level logged: error, warn, info or debug")
+      ->capture_default_str();
+  mount
+      ->add_option("-o", args->option_strings,
+                   "Mount options, comma-separated (repeatable; quote values with commas): allow_other, "
+                   "default_permissions, ro, rw, nosuid, nodev, noexec, noatime...; fstab's defaults, noauto, nofail, "
+                   "_netdev, x-* (ignored); and every long option above as key=value, e.g. primary=256M")
+      ->allow_extra_args(false);
+  mount->callback([mount, args] {
+    ApplyOptionStrings(*mount, *args);
     ParseMountArgs(*args);
+    if (args->dry_run) return;
     if (args->foreground || args->options.debug) {
-      RunForeground(args->options);
+      RunForeground(args->options, args->log_settings);
     } else {
-      RunInBackground(args->options);
+      RunInBackground(args->options, args->log_settings);
     }
   });
 

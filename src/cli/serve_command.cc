@@ -1,6 +1,7 @@
 // `cleancache serve`: runs cleancached, the host-wide transcendent memory, in
 // the foreground. Settings come from the defaults, then --config FILE, then
-// the flags. Logs to stderr. Signals are read from a signalfd in the main
+// the flags. Logs with a level to --log (auto: the journal under systemd,
+// else stderr; cli/log_setup.h), at --log-level or the file's log_level. Signals are read from a signalfd in the main
 // thread (no work in a signal handler): SIGTERM or SIGINT stops it cleanly
 // (connections closed, socket removed); SIGHUP rereads the config file (and
 // the flags over it) and applies what can change while running (Server::
@@ -14,12 +15,12 @@
 
 #include <cerrno>
 #include <cstring>
-#include <iostream>
 #include <optional>
 #include <string>
 
 #include "cleancache/backend_spec.h"
 #include "cli/commands.h"
+#include "cli/log_setup.h"
 #include "daemon/daemon_config.h"
 #include "daemon/server.h"
 
@@ -37,6 +38,8 @@ struct ServeArgs {
   std::optional<std::string> capacity;
   std::optional<std::string> backend;
   std::optional<std::string> metrics;
+  std::optional<std::string> log_level;
+  std::string log = "auto";
 };
 
 // The defaults, the config file, then the flags; every check included.
@@ -51,12 +54,17 @@ Result<DaemonConfig> BuildConfig(const ServeArgs& args) {
   if (args.capacity) overrides += "capacity = " + *args.capacity + "\n";
   if (args.backend) overrides += "backend = " + *args.backend + "\n";
   if (args.metrics) overrides += "metrics = " + *args.metrics + "\n";
+  if (args.log_level) overrides += "log_level = " + *args.log_level + "\n";
   if (Status s = cleancache::daemon::ParseDaemonConfig(overrides, "command line", &config); !s.ok()) return s;
   if (Status s = cleancache::daemon::CheckDaemonConfig(config); !s.ok()) return s;
   return config;
 }
 
-void Log(const std::string& line) { std::cerr << "cleancached: " << line << std::endl; }
+// The daemon's log at the config's level (valid: CheckDaemonConfig passed).
+void SetLevel(spdlog::logger& log, const std::string& level) {
+  cleancache::cli::LogSettings settings;
+  if (cleancache::cli::ParseLogLevel(level, &settings).ok()) log.set_level(settings.level);
+}
 
 void Serve(const ServeArgs& args) {
   // Blocked before any thread starts (all inherit the mask), so these
@@ -69,38 +77,51 @@ void Serve(const ServeArgs& args) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
   if (signal_fd < 0) Fail(kExitFailure, std::string("signalfd: ") + std::strerror(errno));
+  cleancache::cli::LogSettings log_settings;
+  if (Status s = cleancache::cli::ParseLogTarget(args.log, &log_settings); !s.ok()) {
+    Fail(kExitBadInput, "--log: " + s.message());
+  }
   auto config = BuildConfig(args);
   if (!config.ok()) Fail(kExitBadInput, config.status().message());
+  // The daemon runs in the foreground (systemd's Type=simple or notify).
+  auto sink = cleancache::cli::MakeLogSink(cleancache::cli::ResolveLogTarget(log_settings.target, false, ::getenv),
+                                           log_settings, "cleancached");
+  if (!sink.ok()) Fail(kExitFailure, "--log: " + sink.status().message());
+  auto log = cleancache::cli::MakeLogger("cleancached", *sink, log_settings);
+  SetLevel(*log, config->log_level);
+  auto Log = [&log](spdlog::level::level_enum level, const std::string& line) { log->log(level, line); };
   cleancache::daemon::ServerOptions options;
   options.config = *config;
+  options.logger = log;
   const auto& c = options.config;
   auto server = cleancache::daemon::Server::Start(options);
   if (!server.ok()) Fail(kExitFailure, server.status().message());
-  std::cerr << "cleancached: serving " << c.socket_path << " (capacity " << cleancache::FormatSize(c.capacity)
-            << ", backend " << c.backend << ", tenants by " << cleancache::daemon::TenantByName(c.tenant_by)
-            << ", default weight " << c.default_tenant.weight << ")";
-  if ((*server)->metrics_port() != 0) std::cerr << ", metrics on port " << (*server)->metrics_port();
-  std::cerr << std::endl;
+  std::string serving = "serving " + c.socket_path + " (capacity " + cleancache::FormatSize(c.capacity) + ", backend " +
+                        c.backend + ", tenants by " + cleancache::daemon::TenantByName(c.tenant_by) +
+                        ", default weight " + std::to_string(c.default_tenant.weight) + ")";
+  if ((*server)->metrics_port() != 0) serving += ", metrics on port " + std::to_string((*server)->metrics_port());
+  Log(spdlog::level::info, serving);
   for (;;) {
     signalfd_siginfo info{};
     const ssize_t n = read(signal_fd, &info, sizeof(info));
     if (n < 0 && errno == EINTR) continue;
     if (n != static_cast<ssize_t>(sizeof(info))) {
-      Log(std::string("reading signals failed (") + std::strerror(errno) + "), stopping");
+      Log(spdlog::level::err, std::string("reading signals failed (") + std::strerror(errno) + "), stopping");
       break;
     }
     if (info.ssi_signo != SIGHUP) {
-      Log(std::string(info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping");
+      Log(spdlog::level::info, std::string(info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping");
       break;
     }
-    Log("SIGHUP: reloading " +
-        (args.config_file.empty() ? std::string("(no config file: the flags only)") : args.config_file));
+    Log(spdlog::level::info,
+        "SIGHUP: reloading " +
+            (args.config_file.empty() ? std::string("(no config file: the flags only)") : args.config_file));
     auto fresh = BuildConfig(args);
     if (!fresh.ok()) {
-      Log("reload: new config is invalid, keeping the old one: " + fresh.status().message());
+      Log(spdlog::level::warn, "reload: new config is invalid, keeping the old one: " + fresh.status().message());
       continue;
     }
-    (void)(*server)->Reload(*fresh);  // logs what it did
+    if ((*server)->Reload(*fresh).ok()) SetLevel(*log, fresh->log_level);  // Reload logs what it did
   }
   (*server)->Stop();
   close(signal_fd);
@@ -116,6 +137,13 @@ void AddServeCommand(CLI::App& app) {
   serve->add_option("--capacity", args->capacity, "Total real memory for all tenants, e.g. 1G (default 1G)");
   serve->add_option("--backend", args->backend, "Spec of each tenant's store (default zcache)");
   serve->add_option("--metrics", args->metrics, "Prometheus text on http://127.0.0.1:PORT/metrics (loopback only)");
+  serve
+      ->add_option("--log", args->log,
+                   "Where to log: stderr, syslog, journal, file:PATH, or auto (the journal under "
+                   "systemd, else stderr)")
+      ->capture_default_str();
+  serve->add_option("--log-level", args->log_level,
+                    "Least severe level logged: error, warn, info or debug (default: the config's log_level, info)");
   serve->callback([args] { Serve(*args); });
 }
 #endif  // CLEANCACHE_HAVE_DAEMON

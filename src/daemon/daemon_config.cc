@@ -167,9 +167,11 @@ Status ParseDaemonConfig(std::string_view text, std::string_view origin, DaemonC
         return Status::InvalidArgument(where + ": socket_mode must be octal, e.g. 0666");
       }
     } else if (key == "capacity") {
-      auto size = ParseSize(value);
+      auto size = ParseCapacity(value);
       if (!size.ok() || *size == 0)
-        return Status::InvalidArgument(where + ": capacity must be a size above 0, e.g. 1G");
+        return Status::InvalidArgument(where +
+                                       ": capacity must be a size above 0 or a share of memory, e.g. 1G or 25%" +
+                                       (size.ok() ? std::string() : " (" + size.status().message() + ")"));
       config->capacity = *size;
     } else if (key == "backend") {
       auto spec = ParseAndCheckBackendSpec(value);
@@ -214,10 +216,15 @@ Status ParseDaemonConfig(std::string_view text, std::string_view origin, DaemonC
       } else {
         config->metrics.clear();
       }
+    } else if (key == "log_level") {
+      if (value != "error" && value != "warn" && value != "info" && value != "debug")
+        return Status::InvalidArgument(where + ": log_level must be error, warn, info or debug");
+      config->log_level = std::string(value);
     } else {
       return Status::InvalidArgument(where + ": unknown key '" + std::string(key) +
                                      "' (valid: socket, socket_mode, capacity, backend, tenant_by, default_weight, "
-                                     "default_cap, max_clients, max_shared_bytes, max_pools_per_client, metrics)");
+                                     "default_cap, max_clients, max_shared_bytes, max_pools_per_client, metrics, "
+                                     "log_level)");
     }
   }
   return Status::Ok();
@@ -302,12 +309,14 @@ ConfigReload MergeReload(const DaemonConfig& running, const DaemonConfig& file) 
   applied("max_shared_bytes", std::to_string(running.max_shared_bytes), std::to_string(file.max_shared_bytes));
   applied("max_pools_per_client", std::to_string(running.max_pools_per_client),
           std::to_string(file.max_pools_per_client));
+  applied("log_level", running.log_level, file.log_level);
   DiffSections("tenant", running.tenants, file.tenants, PolicyText, &r.applied);
   DiffSections("shared", running.shared_pools, file.shared_pools, SharedText, &r.applied);
   r.config.default_tenant = file.default_tenant;
   r.config.max_clients = file.max_clients;
   r.config.max_shared_bytes = file.max_shared_bytes;
   r.config.max_pools_per_client = file.max_pools_per_client;
+  r.config.log_level = file.log_level;
   r.config.tenants = file.tenants;
   r.config.shared_pools = file.shared_pools;
   fixed("socket", running.socket_path, file.socket_path);

@@ -52,7 +52,8 @@ struct DaemonConfig {
   uint32_t max_clients = 256;
   uint64_t max_shared_bytes = 16ull << 20;  // per connection
   uint32_t max_pools_per_client = 64;
-  std::string metrics;  // "127.0.0.1:PORT" (loopback only) or "" = off
+  std::string metrics;             // "127.0.0.1:PORT" (loopback only) or "" = off
+  std::string log_level = "info";  // error, warn, info or debug (reloadable)
 
   // The policy for a tenant: its own section, else its uid's, else default.
   // "shared:UUID": its [shared UUID] section's, else default.
@@ -60,8 +61,8 @@ struct DaemonConfig {
 };
 
 // What a reload (SIGHUP) may change in a running daemon: tenant and shared
-// sections, default_weight, default_cap, max_clients, max_shared_bytes and
-// max_pools_per_client. The rest (socket, socket_mode, capacity, backend,
+// sections, default_weight, default_cap, max_clients, max_shared_bytes,
+// max_pools_per_client and log_level. The rest (socket, socket_mode, capacity, backend,
 // tenant_by, metrics) is fixed for the daemon's life.
 struct ConfigReload {
   DaemonConfig config;                    // `running` with the reloadable settings of `file`

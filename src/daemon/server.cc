@@ -11,7 +11,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <iostream>
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
 
 #include "daemon/stats_report.h"
 #include "tmem/frame_socket.h"
@@ -53,7 +55,9 @@ bool SomeoneListens(const sockaddr_un& addr) {
 
 }  // namespace
 
-Server::Server(ServerOptions options) : options_(std::move(options)) {}
+Server::Server(ServerOptions options) : options_(std::move(options)) {
+  if (!options_.logger) options_.logger = StderrLogger("cleancached");
+}
 
 Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   if (!options.store_factory) options.store_factory = StoreFactoryForSpec(options.config.backend);
@@ -167,27 +171,26 @@ Status Server::Reload(const DaemonConfig& file) {
     }
   }
   if (!valid.ok()) {
-    Log("reload: new config is invalid, keeping the old one: " + valid.message());
+    Log(spdlog::level::warn, "reload: new config is invalid, keeping the old one: " + valid.message());
     return valid;
   }
-  for (const std::string& line : reload.need_restart) Log("reload: " + line);
+  for (const std::string& line : reload.need_restart) Log(spdlog::level::warn, "reload: " + line);
   live_config_->Set(reload.config);
   const auto config = live_config_->Get();
-  for (const std::string& line : reload.applied) Log("reload: " + line);
+  for (const std::string& line : reload.applied) Log(spdlog::level::info, "reload: " + line);
   const auto tenants =
       governor_->SetPolicies([&config](const Tenant& t) { return config->PolicyFor(t.name(), t.uid()); });
-  for (const std::string& line : tenants) Log("reload: tenant " + line);
-  if (reload.applied.empty() && reload.need_restart.empty()) Log("reload: no change");
+  for (const std::string& line : tenants) Log(spdlog::level::info, "reload: tenant " + line);
+  if (reload.applied.empty() && reload.need_restart.empty()) Log(spdlog::level::info, "reload: no change");
   return Status::Ok();
 }
 
-void Server::Log(const std::string& line) {
-  if (options_.log) {
-    options_.log(line);
-    return;
-  }
-  std::lock_guard lock(log_mutex_);
-  std::cerr << "cleancached: " << line << std::endl;
+void Server::Log(spdlog::level::level_enum level, const std::string& line) { options_.logger->log(level, line); }
+
+std::shared_ptr<spdlog::logger> StderrLogger(const std::string& name) {
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  sink->set_formatter(std::make_unique<spdlog::pattern_formatter>("[%l] %n: %v"));
+  return std::make_shared<spdlog::logger>(name, std::move(sink));
 }
 
 void Server::ReapFinished(bool all) {
@@ -209,7 +212,7 @@ void Server::AcceptLoop() {
   while (!stopping_) {
     pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
     if (::poll(fds, 2, 1000) < 0 && errno != EINTR) {
-      Log(Errno("poll"));
+      Log(spdlog::level::err, Errno("poll"));
       return;
     }
     ReapFinished(false);
@@ -217,12 +220,12 @@ void Server::AcceptLoop() {
     if ((fds[0].revents & POLLIN) == 0) continue;
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED) Log(Errno("accept"));
+      if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED) Log(spdlog::level::err, Errno("accept"));
       continue;
     }
     if (const uint32_t max_clients = live_config_->Get()->max_clients; open_connections_ >= max_clients) {
       ++refused_connections_;
-      Log("refusing a connection: " + std::to_string(max_clients) + " clients already connected");
+      Log(spdlog::level::warn, "refusing a connection: " + std::to_string(max_clients) + " clients already connected");
       ::close(fd);
       continue;
     }
@@ -251,7 +254,7 @@ void Server::Serve(Connection* connection, int fd, uint64_t session_id) {
   auto socket = std::make_unique<FrameSocket>(fd);
   auto peer = IdentifyPeer(fd);
   if (!peer.ok()) {
-    Log("dropping a connection: " + peer.status().message());
+    Log(spdlog::level::warn, "dropping a connection: " + peer.status().message());
   } else {
     const std::string who = "client " + peer->ToString();
     {
@@ -276,27 +279,28 @@ void Server::Serve(Connection* connection, int fd, uint64_t session_id) {
         if (read == FrameSocket::ReadResult::kError) {
           if (!stopping_) {
             ++protocol_errors_;
-            Log(who + ": closing connection: " + error);
+            Log(spdlog::level::warn, who + ": closing connection: " + error);
           }
           break;
         }
         Request request;
         if (ParseError e = ParseRequest(header, body, &request)) {
           ++protocol_errors_;
-          Log(who + ": closing connection: bad " + OpcodeName(header.opcode) + " request: " + e.reason);
+          Log(spdlog::level::warn,
+              who + ": closing connection: bad " + OpcodeName(header.opcode) + " request: " + e.reason);
           break;
         }
         reply.clear();
         const bool keep = session.Handle(request, socket->TakeReceivedFd(), &reply, &error);
         std::string write_error;
         if (!reply.empty() && !socket->WriteAll(reply, -1, &write_error) && keep) {
-          Log(who + ": closing connection: " + write_error);
+          Log(spdlog::level::warn, who + ": closing connection: " + write_error);
           break;
         }
         replied = Clock::now();
         if (!keep) {
           ++protocol_errors_;
-          Log(who + ": closing connection: " + OpcodeName(header.opcode) + ": " + error);
+          Log(spdlog::level::warn, who + ": closing connection: " + OpcodeName(header.opcode) + ": " + error);
           break;
         }
       }

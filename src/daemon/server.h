@@ -24,6 +24,7 @@
 #include <string>
 #include <thread>
 
+#include <spdlog/logger.h>
 #include <nlohmann/json.hpp>
 
 #include "cleancache/status.h"
@@ -37,8 +38,9 @@ namespace cleancache::daemon {
 
 struct ServerOptions {
   DaemonConfig config;
-  StoreFactory store_factory;                   // empty: StoreFactoryForSpec(config.backend)
-  std::function<void(const std::string&)> log;  // empty: lines to stderr
+  StoreFactory store_factory;  // empty: StoreFactoryForSpec(config.backend)
+  // Where the server logs (each line with its level); null: StderrLogger.
+  std::shared_ptr<spdlog::logger> logger;
   // Safety net only: puts resample and rebalance as they go (Governor::AfterPut).
   std::chrono::milliseconds rebalance_interval{1000};
   // After a reply, how long a connection's thread polls for the client's next
@@ -46,6 +48,9 @@ struct ServerOptions {
   // (e.g. readahead batches in a row); 0 = never. See Server::Serve.
   std::chrono::microseconds request_poll{50};
 };
+
+// "[level] NAME: text" lines on stderr, registered nowhere.
+std::shared_ptr<spdlog::logger> StderrLogger(const std::string& name);
 
 class Server {
  public:
@@ -76,7 +81,7 @@ class Server {
   void RebalanceLoop();
   void Serve(Connection* connection, int fd, uint64_t session_id);
   void ReapFinished(bool all);
-  void Log(const std::string& line);
+  void Log(spdlog::level::level_enum level, const std::string& line);
 
   ServerOptions options_;  // options_.config: as started (the fixed settings)
   std::unique_ptr<LiveConfig> live_config_;
@@ -106,7 +111,6 @@ class Server {
   std::atomic<uint64_t> protocol_errors_{0};
   std::atomic<uint64_t> refused_connections_{0};
   std::atomic<uint64_t> refused_puts_{0};
-  std::mutex log_mutex_;
 };
 
 }  // namespace cleancache::daemon

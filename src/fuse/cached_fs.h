@@ -82,6 +82,9 @@ class CachedFs : public ChangeSink {
   ~CachedFs();
 
   static const fuse_lowlevel_ops& Ops();
+  // Ops() with every operation that changes the backing answered EROFS
+  // (MountOptions::read_only).
+  static const fuse_lowlevel_ops& ReadOnlyOps();
   // The mount's counters, pool and backend figures (see `cleancache stats`).
   nlohmann::json StatsJson() const;
 

@@ -413,4 +413,36 @@ const fuse_lowlevel_ops& CachedFs::Ops() {
   return ops;
 }
 
+const fuse_lowlevel_ops& CachedFs::ReadOnlyOps() {
+  // The kernel refuses writes to an `ro` mount before they reach us; this
+  // makes the mount refuse them itself too, so nothing it is sent (a request
+  // of a remount, a kernel that passes one on) changes the backing.
+  static const fuse_lowlevel_ops ops = [] {
+    fuse_lowlevel_ops o = Ops();
+    o.setattr = [](fuse_req_t req, fuse_ino_t, struct stat*, int, fuse_file_info*) { fuse_reply_err(req, EROFS); };
+    o.mknod = [](fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { fuse_reply_err(req, EROFS); };
+    o.mkdir = [](fuse_req_t req, fuse_ino_t, const char*, mode_t) { fuse_reply_err(req, EROFS); };
+    o.symlink = [](fuse_req_t req, const char*, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); };
+    o.link = [](fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); };
+    o.unlink = [](fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); };
+    o.rmdir = [](fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); };
+    o.rename = [](fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned int) {
+      fuse_reply_err(req, EROFS);
+    };
+    o.open = [](fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+      if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC) != 0) return (void)fuse_reply_err(req, EROFS);
+      Fs(req).Open(req, ino, fi);
+    };
+    o.create = [](fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) { fuse_reply_err(req, EROFS); };
+    o.write = [](fuse_req_t req, fuse_ino_t, const char*, size_t, off_t, fuse_file_info*) {
+      fuse_reply_err(req, EROFS);
+    };
+    o.fallocate = [](fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_info*) { fuse_reply_err(req, EROFS); };
+    o.setxattr = [](fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) { fuse_reply_err(req, EROFS); };
+    o.removexattr = [](fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); };
+    return o;
+  }();
+  return ops;
+}
+
 }  // namespace cleancache::fuse

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <libmount.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,9 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -70,20 +69,6 @@ size_t CountEntries(const std::string& dir, size_t limit) {
   return n;
 }
 
-// /proc/self/mountinfo escapes blanks and backslashes as \ooo.
-std::string UnescapeMountinfo(const std::string& field) {
-  std::string out;
-  for (size_t i = 0; i < field.size(); ++i) {
-    if (field[i] == '\\' && i + 3 < field.size()) {
-      out.push_back(static_cast<char>(std::stoi(field.substr(i + 1, 3), nullptr, 8)));
-      i += 3;
-    } else {
-      out.push_back(field[i]);
-    }
-  }
-  return out;
-}
-
 // Ends the session (and the pool) in reverse order of creation.
 struct SessionGuard {
   fuse_session* session = nullptr;
@@ -135,7 +120,7 @@ Result<GovernedMemory> PrepareGovernedSpec(const MountOptions& options, BackendS
   if (!sample.ok()) return sample.status();
   uint64_t ceiling = MemoryCeiling(options, **source, sample->limit_bytes);
   if (const std::string* capacity = spec.Find("capacity")) {
-    auto bytes = ParseSize(*capacity);
+    auto bytes = ParseCapacity(*capacity);
     if (!bytes.ok()) return Status::InvalidArgument("zcache: capacity: " + bytes.status().message());
     ceiling = std::min(ceiling, *bytes);
   } else {
@@ -148,17 +133,32 @@ Result<GovernedMemory> PrepareGovernedSpec(const MountOptions& options, BackendS
 }  // namespace
 
 bool IsMountPoint(const std::string& canonical_path) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, devno, root, point;
-    if (fields >> id >> parent >> devno >> root >> point && UnescapeMountinfo(point) == canonical_path) return true;
-  }
-  return false;
+  libmnt_table* table = mnt_new_table_from_file("/proc/self/mountinfo");
+  if (table == nullptr) return false;
+  // The path is canonical already: no cache (which would resolve it again).
+  libmnt_fs* fs = mnt_table_find_target(table, canonical_path.c_str(), MNT_ITER_BACKWARD);
+  mnt_unref_table(table);
+  return fs != nullptr;
 }
 
-Status RunMount(const MountOptions& requested, const std::function<void()>& on_mounted) {
+Status CheckAllowOther(uid_t uid, const std::string& fuse_conf) {
+  if (uid == 0) return Status::Ok();
+  std::ifstream in(fuse_conf);
+  std::string line;
+  while (std::getline(in, line)) {
+    // fusermount3 reads each line up to a '#', blanks around the word ignored.
+    line = line.substr(0, line.find('#'));
+    const size_t first = line.find_first_not_of(" \t");
+    if (first == std::string::npos) continue;
+    const size_t last = line.find_last_not_of(" \t");
+    if (line.substr(first, last - first + 1) == "user_allow_other") return Status::Ok();
+  }
+  return Status::PermissionDenied("allow_other: a user other than root may use it only if " + fuse_conf +
+                                  " has a line 'user_allow_other' (as root: echo user_allow_other >> " + fuse_conf +
+                                  ")");
+}
+
+Status RunMount(const MountOptions& requested, spdlog::logger& log, const std::function<void()>& on_mounted) {
   MountOptions options = requested;
   auto backing = CanonicalDirectory(options.backing, "backing directory");
   if (!backing.ok()) return backing.status();
@@ -244,10 +244,11 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
     return stats.status();
   }
 
-  std::vector<std::string> arg_text = {"cleancache", "-o",
-                                       "fsname=cleancache:" + options.backing +
-                                           ",subtype=cleancache,default_permissions" +
-                                           (getuid() == 0 ? ",allow_other" : "")};
+  std::string kernel_options = "fsname=cleancache:" + options.backing + ",subtype=cleancache,default_permissions";
+  if (getuid() == 0) kernel_options += ",allow_other";
+  if (options.read_only) kernel_options += ",ro";
+  for (const std::string& option : options.kernel_options) kernel_options += "," + option;
+  std::vector<std::string> arg_text = {"cleancache", "-o", kernel_options};
   if (options.debug) arg_text.push_back("-d");
   std::vector<char*> argv;
   for (auto& a : arg_text) argv.push_back(a.data());
@@ -256,7 +257,8 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
   Status result;
   {
     SessionGuard guard;
-    guard.session = fuse_session_new(&args, &CachedFs::Ops(), sizeof(fuse_lowlevel_ops), fs.get());
+    guard.session = fuse_session_new(&args, options.read_only ? &CachedFs::ReadOnlyOps() : &CachedFs::Ops(),
+                                     sizeof(fuse_lowlevel_ops), fs.get());
     fuse_opt_free_args(&args);
     if (guard.session == nullptr) {
       result = Status::InvalidArgument("cannot create the FUSE session (see libfuse's message above)");
@@ -272,19 +274,25 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
       }
       if (result.ok() && options.watch_scope != WatchScope::kOff) {
         if (Status s = fs->WatchBacking(guard.session); !s.ok()) {
-          std::cerr << "cleancache mount: " << (fs->watching() ? "watching only part of" : "not watching")
-                    << " the backing (" << s.ToString() << "): changes it does not report are seen after --timeout ("
-                    << options.timeout_seconds << " s)\n";
+          log.warn("{} the backing ({}): changes it does not report are seen after --timeout ({} s)",
+                   fs->watching() ? "watching only part of" : "not watching", s.ToString(), options.timeout_seconds);
         }
       }
       if (result.ok()) {
         on_mounted();
+        log.info("mounted {} on {} (backend {}{})", options.backing, options.mountpoint, spec->text,
+                 options.read_only ? ", read-only" : "");
         fuse_loop_config* loop = fuse_loop_cfg_create();
         fuse_loop_cfg_set_clone_fd(loop, 1);
         if (options.max_threads != 0) fuse_loop_cfg_set_max_threads(loop, options.max_threads);
         int rc = fuse_session_loop_mt(guard.session, loop);
         fuse_loop_cfg_destroy(loop);
         if (rc < 0) result = Status::IOError(std::string("FUSE loop: ") + std::strerror(-rc));
+        if (result.ok()) {
+          log.info("unmounted {}", options.mountpoint);
+        } else {
+          log.error("{}", result.message());
+        }
       }
       fs->StopWatching();  // before the session it notifies goes away
     }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cleancache/backend.h"
 #include "fuse/backing_read.h"
@@ -44,6 +45,12 @@ struct MountOptions {
   unsigned max_threads = 0;      // 0 = libfuse default
   bool debug = false;            // libfuse request log on stderr
   bool allow_nonempty = false;   // mount over a directory that has entries (hiding them)
+  // Read-only: the kernel mount is `ro` and every operation that would change
+  // the backing is refused with EROFS by the mount itself too.
+  bool read_only = false;
+  // Options for the kernel mount and libfuse (`-o`: allow_other, nosuid,
+  // noexec...), checked by the caller against what libfuse accepts.
+  std::vector<std::string> kernel_options;
 };
 
 }  // namespace cleancache::fuse

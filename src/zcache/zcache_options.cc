@@ -57,7 +57,7 @@ Result<ZCacheOptions> ZCacheOptions::FromSpec(const BackendSpec& spec) {
   ZCacheOptions o;
   for (const auto& [key, value] : spec.options) {
     if (key == "capacity") {
-      auto size = ParseSize(value);
+      auto size = ParseCapacity(value);  // a size or a share: 25%
       if (!size.ok()) return Status::InvalidArgument("zcache: capacity: " + size.status().message());
       if (*size < (512u << 10))
         return Status::InvalidArgument("zcache: capacity " + value + " is below the minimum of 512K");

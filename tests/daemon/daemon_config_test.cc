@@ -164,5 +164,26 @@ TEST(DaemonConfig, ShippedConfigParsesToTheDefaults) {
   EXPECT_TRUE(shipped.tenants.empty());
 }
 
+// log_level: checked, reloadable; capacity may be a share of memory.
+TEST(DaemonConfig, LogLevelAndCapacityShare) {
+  DaemonConfig c;
+  ASSERT_TRUE(ParseDaemonConfig("log_level = debug\ncapacity = 1%\n", "test.conf", &c).ok());
+  EXPECT_EQ(c.log_level, "debug");
+  EXPECT_GT(c.capacity, 0u);
+  EXPECT_EQ(c.capacity % 4096, 0u);
+  const Status bad = ParseDaemonConfig("log_level = loud\n", "test.conf", &c);
+  EXPECT_EQ(bad.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(bad.message().find("test.conf:1: log_level must be error, warn, info or debug"), std::string::npos)
+      << bad.message();
+  const Status share = ParseDaemonConfig("capacity = 300%\n", "test.conf", &c);
+  EXPECT_NE(share.message().find("bad share '300%'"), std::string::npos) << share.message();
+  DaemonConfig running, file;
+  file.log_level = "warn";
+  const ConfigReload r = MergeReload(running, file);
+  EXPECT_EQ(r.config.log_level, "warn");
+  ASSERT_EQ(r.applied.size(), 1u);
+  EXPECT_EQ(r.applied[0], "log_level info -> warn");
+}
+
 }  // namespace
 }  // namespace cleancache::daemon

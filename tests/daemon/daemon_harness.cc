@@ -5,9 +5,30 @@
 
 #include <sys/stat.h>
 
+#include <spdlog/sinks/base_sink.h>
+
 #include <filesystem>
 
 namespace cleancache::testing {
+
+// Keeps each line the server logs, with its level: "[warning] text".
+class DaemonHarness::LineSink : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+ public:
+  explicit LineSink(DaemonHarness* harness) : harness_(harness) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    const auto level = spdlog::level::to_string_view(msg.level);
+    std::string line =
+        "[" + std::string(level.data(), level.size()) + "] " + std::string(msg.payload.data(), msg.payload.size());
+    std::lock_guard lock(harness_->log_mutex_);
+    harness_->log_.push_back(std::move(line));
+  }
+  void flush_() override {}
+
+ private:
+  DaemonHarness* harness_;
+};
 
 daemon::DaemonConfig DaemonHarness::DefaultConfig() {
   daemon::DaemonConfig config;
@@ -51,10 +72,7 @@ void DaemonHarness::Start() {
   options.store_factory = factory_;
   options.rebalance_interval = std::chrono::milliseconds(100);
   options.request_poll = request_poll_;
-  options.log = [this](const std::string& line) {
-    std::lock_guard lock(log_mutex_);
-    log_.push_back(line);
-  };
+  options.logger = std::make_shared<spdlog::logger>("cleancached", std::make_shared<LineSink>(this));
   auto server = daemon::Server::Start(std::move(options));
   if (!server.ok()) throw std::runtime_error("daemon did not start: " + server.status().ToString());
   server_ = std::move(*server);

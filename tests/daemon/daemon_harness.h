@@ -43,6 +43,7 @@ class DaemonHarness {
   daemon::StoreFactory factory_;
   std::chrono::microseconds request_poll_;
   std::unique_ptr<daemon::Server> server_;
+  class LineSink;
   std::mutex log_mutex_;
   std::vector<std::string> log_;
 };

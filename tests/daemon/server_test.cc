@@ -258,6 +258,7 @@ TEST(DaemonServer, MalformedFramesCloseOnlyThatConnection) {
     if (*c.reason != '\0') {
       EXPECT_TRUE(ClosedByDaemon(fd)) << c.reason;
       EXPECT_TRUE(WaitFor([&] { return d.LogContains(c.reason); })) << c.reason << "\n" << d.Log();
+      EXPECT_TRUE(d.LogContains("[warning] ")) << d.Log();
     }
     ::close(fd);
   }
@@ -792,6 +793,9 @@ TEST(DaemonServer, ReloadAppliesNewCapsToLiveTenantsAndKeepsTheOldConfigWhenInva
   EXPECT_TRUE(d.LogContains(MyUid() + ": weight 1 -> 3, cap none -> 8 MiB")) << d.Log();
   EXPECT_TRUE(d.LogContains("capacity")) << d.Log();
   EXPECT_TRUE(d.LogContains("needs a restart")) << d.Log();
+  // Each line carries its level: what is kept is a warning, what is applied info.
+  EXPECT_TRUE(d.LogContains("[warning] reload: capacity")) << d.Log();
+  EXPECT_TRUE(d.LogContains("[info] reload: tenant " + MyUid())) << d.Log();
   EXPECT_EQ(d.server().Stats()["daemon"]["capacity_bytes"], d.config().capacity);
   // Puts go on within the lowered cap: over it by at most the pages between
   // two of the governor's samples (64) and a segment's populate step.

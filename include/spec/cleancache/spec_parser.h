@@ -12,8 +12,11 @@
 // Keys are validated by the backend's factory: an unknown key, a bad value or
 // an unknown scheme is an InvalidArgument naming the culprit and what is valid.
 // Sizes accept a plain byte count or a K/M/G/T suffix (binary: 1K = 1024),
-// optionally followed by 'B' or 'iB'.
-// Pure functions; safe from any thread.
+// optionally followed by 'B' or 'iB'. Capacities (zcache's `capacity`, the
+// daemon's `capacity`) may also be a share of the memory the process may use,
+// as zram-generator's and cachefilesd's sizes: `capacity=25%` (ParseCapacity).
+// Pure functions, but for the two that read /proc and /sys (ProcessMemoryLimit,
+// ParseCapacity of a share); safe from any thread.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +51,29 @@ Result<BackendSpec> ParseBackendSpec(std::string_view text);
 Result<uint64_t> ParseSize(std::string_view text);
 // 1073741824 -> "1 GiB"; 1536 -> "1.5 KiB".
 std::string FormatSize(uint64_t bytes);
+
+// Where the process's memory limit is read (parameters for tests).
+struct MemoryLimitPaths {
+  std::string proc_cgroup = "/proc/self/cgroup";
+  std::string cgroup_root = "/sys/fs/cgroup";
+  std::string meminfo = "/proc/meminfo";
+};
+struct MemoryLimit {
+  uint64_t bytes = 0;
+  std::string source;  // "machine", "cgroup v2 /a/b", "cgroup v1 /a/b"
+};
+// The memory a share is of: the tightest memory cgroup limit over the
+// process (v2: memory.max of its group and every parent; v1: the memory
+// hierarchy's memory.limit_in_bytes, the same way), or the machine's
+// MemTotal when no group is limited or below it. The group comes from
+// /proc/self/cgroup ("0::/path" for v2, "N:...memory...:/path" for v1; v2
+// wins when both are mounted); a group directory that cannot be found
+// (another cgroup namespace) is skipped.
+Result<MemoryLimit> ProcessMemoryLimit(const MemoryLimitPaths& paths = {});
+
+// A size (ParseSize), or a share of ProcessMemoryLimit: "25%", "12.5%"
+// (above 0, at most 100; rounded down to whole 4 KiB pages).
+Result<uint64_t> ParseCapacity(std::string_view text, const MemoryLimitPaths& paths = {});
 
 // What a backend component exports so that the composition layer
 // (src/backends) can list it in its table of built-in schemes. `create_part`
