@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "cleancache/backend_spec.h"
+#include "cleancache/metrics_http.h"
 #include "cli/commands.h"
 #include "fuse/mount.h"
 #include "fuse/stats_socket.h"
@@ -40,6 +41,8 @@ struct MountArgs {
   std::string scan_admission = "second-touch";
   std::string watch_backing = "auto";
   std::string shared_uuid;
+  std::string stats_access = "owner";
+  std::string metrics;
   bool foreground = false;
 };
 
@@ -95,6 +98,17 @@ void ParseMountArgs(MountArgs& args) {
     auto uuid = cleancache::Uuid::Parse(args.shared_uuid);
     if (!uuid.ok()) Fail("mount", kExitBadInput, "--shared-uuid: " + uuid.status().message());
     args.options.shared_uuid = *uuid;
+  }
+  auto access = cleancache::fuse::StatsAccess::Parse(args.stats_access);
+  if (!access.ok()) Fail("mount", kExitBadInput, "--stats-access: " + access.status().message());
+  args.options.stats_access = *access;
+  if (!args.metrics.empty()) {
+    std::string host;
+    uint16_t port = 0;
+    if (auto s = cleancache::ParseLoopbackAddress(args.metrics, &host, &port); !s.ok()) {
+      Fail("mount", kExitBadInput, "--metrics: " + s.message());
+    }
+    args.options.metrics_address = args.metrics;
   }
   // A bad spec (syntax, key or value) must fail here, before anything is
   // mounted or forked: exit 2 as in every command.
@@ -223,6 +237,14 @@ void AddMountCommand(CLI::App& app) {
                    "Linux 5.13+), 'auto' the first that works; 'off', or a mount that cannot watch, sees such "
                    "changes after --timeout")
       ->capture_default_str();
+  mount
+      ->add_option("--stats-access", args->stats_access,
+                   "Who may read `cleancache stats` of this mount besides root: 'owner' (who runs the mount), "
+                   "'all', or a group (name or number) whose members may too")
+      ->capture_default_str();
+  mount->add_option("--metrics", args->metrics,
+                    "Serve Prometheus text at http://ADDRESS/metrics, ADDRESS a loopback 127.x.y.z:PORT "
+                    "(off by default)");
   mount->add_option("--timeout", args->options.timeout_seconds, "Kernel attribute/entry cache timeout in seconds")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));

@@ -26,10 +26,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cleancache/metrics_http.h"
 #include "cleancache/status.h"
 #include "daemon/daemon_config.h"
 #include "daemon/governor.h"
-#include "daemon/metrics_http.h"
 #include "daemon/session.h"
 #include "daemon/shared_pool_registry.h"
 

@@ -18,11 +18,13 @@
 
 #include "cleancache/backend_spec.h"
 #include "cleancache/cleancache.hpp"
+#include "cleancache/metrics_http.h"
 #include "fuse/cached_fs.h"
 #include "fuse/device_hooks.h"
 #include "fuse/file_validator.h"
 #include "fuse/fuse_api.h"
 #include "fuse/memory_governor.h"
+#include "fuse/mount_metrics.h"
 #include "fuse/stats_socket.h"
 
 namespace cleancache::fuse {
@@ -234,14 +236,27 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
   auto fs = std::make_unique<CachedFs>(options, cache, *pool, root_fd,
                                        DeviceQualified(*root_identity, root_stat.st_dev), governor.get());
 
-  auto stats = StatsServer::Start(options.mountpoint, [&fs, &governor] {
+  auto snapshot = [&fs, &governor] {
     nlohmann::json j = fs->StatsJson();
     if (governor) j["memory"] = MemoryJson(governor->Stats());
-    return j.dump();
-  });
+    return j;
+  };
+  auto stats = StatsServer::Start(
+      options.mountpoint, [&snapshot] { return snapshot().dump(); }, options.stats_access);
   if (!stats.ok()) {
     cache.InvalidateFs(*pool);
     return stats.status();
+  }
+  std::unique_ptr<MetricsHttpServer> metrics;
+  if (!options.metrics_address.empty()) {
+    auto started =
+        MetricsHttpServer::Start(options.metrics_address, [&snapshot] { return MountMetricsText(snapshot()); });
+    if (!started.ok()) {
+      stats->reset();
+      cache.InvalidateFs(*pool);
+      return started.status();
+    }
+    metrics = std::move(*started);
   }
 
   std::vector<std::string> arg_text = {"cleancache", "-o",
@@ -289,6 +304,7 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
       fs->StopWatching();  // before the session it notifies goes away
     }
   }
+  metrics.reset();
   stats->reset();
   governor.reset();
   fs.reset();

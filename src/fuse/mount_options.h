@@ -7,6 +7,7 @@
 
 #include "cleancache/backend.h"
 #include "fuse/backing_read.h"
+#include "fuse/stats_socket.h"
 
 namespace cleancache::fuse {
 
@@ -44,6 +45,10 @@ struct MountOptions {
   unsigned max_threads = 0;      // 0 = libfuse default
   bool debug = false;            // libfuse request log on stderr
   bool allow_nonempty = false;   // mount over a directory that has entries (hiding them)
+  // Who may read `cleancache stats` of this mount (stats_socket.h).
+  StatsAccess stats_access;
+  // "127.x.y.z:PORT": Prometheus text at http://ADDRESS/metrics; "" = off.
+  std::string metrics_address;
 };
 
 }  // namespace cleancache::fuse

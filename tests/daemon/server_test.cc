@@ -728,7 +728,7 @@ TEST(DaemonTenants, DroppedPutsAreCountedInStatsTableAndMetrics) {
   EXPECT_EQ(stats["daemon"]["dropped_puts"], 65u);
   EXPECT_NE(StatsTable(stats).find("DROPPED"), std::string::npos);
   EXPECT_NE(StatsTable(stats).find("65 puts dropped"), std::string::npos) << StatsTable(stats);
-  const std::string metrics = PrometheusText(stats);
+  const std::string metrics = MetricsText(stats);
   EXPECT_NE(metrics.find("cleancached_tenant_dropped_puts_total{tenant=\"" + me + "\"} 64"), std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("cleancached_dropped_puts_total 65"), std::string::npos) << metrics;
@@ -751,7 +751,7 @@ TEST(DaemonTenants, ShareShownIsTheEnforcedOneAtMostTheCap) {
   const auto line = table.find(me);
   ASSERT_NE(line, std::string::npos);
   EXPECT_NE(table.substr(line, table.find('\n', line) - line).find("8 MiB"), std::string::npos) << table;
-  EXPECT_NE(PrometheusText(stats).find("cleancached_tenant_share_bytes{tenant=\"" + me + "\"} 8388608"),
+  EXPECT_NE(MetricsText(stats).find("cleancached_tenant_share_bytes{tenant=\"" + me + "\"} 8388608"),
             std::string::npos);
 }
 
