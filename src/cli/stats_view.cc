@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <ctime>
+#include <iterator>
 #include <utility>
 
 #include "cleancache/spec_parser.h"
@@ -53,31 +55,31 @@ struct Label {
 constexpr Label kLabels[] = {
     {"requests", "requests"},
     {"bytes", "bytes"},
+    {"bytes_from_cleancache", "from cleancache"},
+    {"bytes_from_backing", "from the backing"},
     {"pages_from_primary", "pages from the primary cache"},
     {"pages_from_cleancache", "pages from cleancache"},
     {"pages_from_backing", "pages from the backing"},
-    {"bytes_from_cleancache", "from cleancache"},
-    {"bytes_from_backing", "from the backing"},
     {"bytes_bypassed_racy", "read around the cache (file just changed)"},
     {"gets", "gets"},
     {"hits", "hits"},
     {"misses", "misses"},
     {"puts", "puts"},
     {"invalidations", "invalidations"},
-    {"pool_id", "pool"},
-    {"shared_pool", "shared pool"},
-    {"keep_on_get", "keeps pages on a hit"},
     {"pages_stored", "pages stored"},
     {"original_bytes", "stored, uncompressed"},
     {"compressed_bytes", "stored, compressed"},
+    {"compression_ratio", "compression ratio"},
     {"memory_used_bytes", "memory used"},
     {"capacity_bytes", "capacity"},
     {"evictions", "evicted pages"},
-    {"compression_ratio", "compression ratio"},
     {"same_filled_pages", "same-filled pages"},
-    {"stored_uncompressed", "stored uncompressed"},
-    {"rejected_incompressible", "refused: incompressible"},
+    {"stored_uncompressed", "pages kept uncompressed"},
+    {"rejected_incompressible", "puts refused: incompressible"},
     {"dropped_puts", "puts dropped"},
+    {"pool_id", "pool"},
+    {"shared_pool", "shared pool"},
+    {"keep_on_get", "keeps pages on a hit"},
     {"shared_mappings", "shared mmap allowed"},
     {"resident_bytes", "resident"},
     {"reserved_bytes", "reserved"},
@@ -137,17 +139,24 @@ std::string ValueOf(const std::string& key, const json& v) {
   if (ratio && key.find("compression") != std::string::npos) return fmt::format("{:.2f}x", v.get<double>());
   if (ratio) return Percent(&v);
   if (v.is_number_float()) return fmt::format("{:.2f}", v.get<double>());
-  if (v.is_number_unsigned() && key.ends_with("bytes")) return Size(v.get<uint64_t>());
+  if (v.is_number_unsigned() && key.find("bytes") != std::string::npos) return Size(v.get<uint64_t>());
   if (v.is_number_integer()) return Count(v.get<uint64_t>());
   return v.dump();
 }
 
+// A section's fields in the order of kLabels (the order people read them
+// in), then any field it does not list.
 void Details(std::string& out, const json& snapshot, const char* name, const char* title) {
   const json& s = Section(snapshot, name);
   if (s.empty()) return;
   out += fmt::format("\n{}\n", title);
+  for (const Label& l : kLabels) {
+    if (auto it = s.find(l.key); it != s.end()) out += fmt::format("  {:<42} {}\n", l.text, ValueOf(l.key, *it));
+  }
   for (const auto& [key, value] : s.items()) {
-    out += fmt::format("  {:<42} {}\n", LabelOf(key), ValueOf(key, value));
+    const bool listed =
+        std::any_of(std::begin(kLabels), std::end(kLabels), [&](const Label& l) { return key == l.key; });
+    if (!listed) out += fmt::format("  {:<42} {}\n", LabelOf(key), ValueOf(key, value));
   }
 }
 

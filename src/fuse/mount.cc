@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -236,9 +237,16 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
   auto fs = std::make_unique<CachedFs>(options, cache, *pool, root_fd,
                                        DeviceQualified(*root_identity, root_stat.st_dev), governor.get());
 
-  auto snapshot = [&fs, &governor] {
+  // The port the metrics server got (it may have been asked for port 0),
+  // set once it listens; the snapshot tells it (mount.metrics_address).
+  std::atomic<uint16_t> metrics_port{0};
+  auto snapshot = [&fs, &governor, &metrics_port, &options] {
     nlohmann::json j = fs->StatsJson();
     if (governor) j["memory"] = MemoryJson(governor->Stats());
+    if (uint16_t port = metrics_port.load(); port != 0) {
+      j["mount"]["metrics_address"] =
+          options.metrics_address.substr(0, options.metrics_address.rfind(':') + 1) + std::to_string(port);
+    }
     return j;
   };
   auto stats = StatsServer::Start(
@@ -257,6 +265,7 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
       return started.status();
     }
     metrics = std::move(*started);
+    metrics_port = metrics->port();
   }
 
   std::vector<std::string> arg_text = {"cleancache", "-o",
