@@ -135,7 +135,7 @@ std::string ValueOf(const std::string& key, const json& v) {
   if (v.is_null()) return "-";
   if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
   if (v.is_string()) return v.get<std::string>();
-  const bool ratio = key.ends_with("ratio");
+  const bool ratio = key.find("ratio") != std::string::npos;
   if (ratio && key.find("compression") != std::string::npos) return fmt::format("{:.2f}x", v.get<double>());
   if (ratio) return Percent(&v);
   if (v.is_number_float()) return fmt::format("{:.2f}", v.get<double>());
