@@ -51,6 +51,7 @@ nlohmann::json StatsToJson(const DaemonFigures& d, const std::vector<TenantView>
                     {"real_memory_bytes", t.store.real_memory_bytes},
                     {"pages", t.store.pages_stored},
                     {"original_bytes", t.store.original_bytes},
+                    {"compressed_bytes", t.store.compressed_bytes},
                     {"hits", t.hits},
                     {"misses", t.misses},
                     {"puts", t.puts},
