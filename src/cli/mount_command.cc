@@ -167,7 +167,10 @@ void Unmount(const std::string& mountpoint) {
   pid_t pid = 0;
   if (auto text = cleancache::fuse::FetchMountStats(mountpoint); text.ok()) {
     auto j = nlohmann::json::parse(*text, nullptr, false);
-    if (!j.is_discarded() && j.contains("pid")) pid = j["pid"].get<pid_t>();
+    // docs/STATS.md: mount.pid (schema 1).
+    if (j.is_object() && j.contains("mount") && j["mount"].is_object() && j["mount"].contains("pid")) {
+      pid = j["mount"]["pid"].get<pid_t>();
+    }
   }
   pid_t child = fork();
   if (child < 0) Fail("umount", kExitFailure, "fork failed");
