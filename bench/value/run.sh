@@ -217,7 +217,7 @@ one_run() {  # round budget iops workload config
   fuse_cache=0
   [[ $config != direct ]] && fuse_cache=$(resident "$MNT/$file")
   backing_cache=$(resident "$EXT4/d/$file")
-  cc_mem=$(jq -r '.cleancache.real_memory_bytes // 0' <<< "$s1")
+  cc_mem=$(jq -r '.cleancache.memory_used_bytes // 0' <<< "$s1")
   local verified=-
   if [[ $round == 1 ]]; then
     verified=no
