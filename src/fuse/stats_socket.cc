@@ -131,8 +131,9 @@ void StatsServer::Serve() {
         access_.Allows(owner_, peer.pid, peer.uid, peer.gid)) {
       text = snapshot_();
     } else {
-      text = nlohmann::json{{"error", "permission denied: this mount's stats are readable by uid " +
-                                          std::to_string(owner_) + " and root (the mount's --stats-access widens it)"}}
+      const std::string who = owner_ == 0 ? "root" : "uid " + std::to_string(owner_) + " and root";
+      text = nlohmann::json{{"error", "permission denied: this mount's stats are readable by " + who +
+                                          " only (the mount's --stats-access widens it)"}}
                  .dump();
     }
     size_t done = 0;
