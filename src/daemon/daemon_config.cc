@@ -247,7 +247,7 @@ char* ReadIniLine(char* out, int size, void* stream) {
     p->Fail(Status::InvalidArgument(p->Where() + ": line longer than " + std::to_string(size - 2) + " characters"));
     return nullptr;
   }
-  std::memcpy(out, line.data(), line.size());
+  if (!line.empty()) std::memcpy(out, line.data(), line.size());  // an empty view's data() may be null
   out[line.size()] = '\n';
   out[line.size() + 1] = '\0';
   return out;
