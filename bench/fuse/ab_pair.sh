@@ -40,7 +40,7 @@ mount_cc() {
   "$CLEANCACHE" umount "$CC" 2>/dev/null || true
   # shellcheck disable=SC2086
   "$CLEANCACHE" mount "$BACKING" "$CC" --backend "${SPEC:-zcache:capacity=2G}" ${MOUNT_ARGS:-}
-  cc_pid=$("$CLEANCACHE" stats "$CC" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])')
+  cc_pid=$("$CLEANCACHE" stats "$CC" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["mount"]["pid"])')
 }
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 # The VM's disk is cached by its host: warm that cache (O_DIRECT, the guest's

@@ -217,7 +217,7 @@ one_run() {  # round budget iops workload config
   fuse_cache=0
   [[ $config != direct ]] && fuse_cache=$(resident "$MNT/$file")
   backing_cache=$(resident "$EXT4/d/$file")
-  cc_mem=$(jq -r '.cleancache.real_memory_bytes // 0' <<< "$s1")
+  cc_mem=$(jq -r '.cleancache.memory_used_bytes // 0' <<< "$s1")
   local verified=-
   if [[ $round == 1 ]]; then
     verified=no
@@ -246,7 +246,7 @@ one_run() {  # round budget iops workload config
         M = 1048576; per = ios > 0 ? 1000 * reads / ios : 0; hit = w == "scan" ? "" : sprintf("%.3f", 1 - per / 1000)
         printf "%s,%s,%s,%s,%s,%.0f,%.1f,%s,%.3f,%.0f,%.1f,%.1f,%.1f,%.1f,%.1f,%s,%s\n", r, b, l, w, c, iops, per, hit, hot, scan,
                fc / M, bc / M, cc / M, (u - fc - bc - cc) / M, u / M, o, v }' | tee -a "$CSV"
-  [[ $config == direct || $config == passthrough ]] || jq -c '{reads, cleancache, deferred_puts, memory}' <<< "$s1" > "$OUT/stats-$round-$budget-$iops-$workload-$config.json"
+  [[ $config == direct || $config == passthrough ]] || jq -c '{schema_version, summary, reads, cleancache, background_puts, memory}' <<< "$s1" > "$OUT/stats-$round-$budget-$iops-$workload-$config.json"
 }
 
 echo "bench/value: cgroup v$CG_VERSION, loop $LOOP ($DEV), results in $OUT" >&2

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "cleancache/backend_spec.h"
+#include "cleancache/metrics_http.h"
 #include "cli/commands.h"
 #include "cli/log_setup.h"
 #include "fuse/mount.h"
@@ -59,6 +60,8 @@ struct MountArgs {
   std::string log_level = "info";
   std::vector<std::string> option_strings;  // each -o
   cleancache::cli::LogSettings log_settings;
+  std::string stats_access = "owner";
+  std::string metrics;
   bool foreground = false;
   bool dry_run = false;
 };
@@ -206,6 +209,17 @@ void ParseMountArgs(MountArgs& args) {
     if (!uuid.ok()) Fail("mount", kExitBadInput, "--shared-uuid: " + uuid.status().message());
     args.options.shared_uuid = *uuid;
   }
+  auto access = cleancache::fuse::StatsAccess::Parse(args.stats_access);
+  if (!access.ok()) Fail("mount", kExitBadInput, "--stats-access: " + access.status().message());
+  args.options.stats_access = *access;
+  if (!args.metrics.empty()) {
+    std::string host;
+    uint16_t port = 0;
+    if (auto s = cleancache::ParseLoopbackAddress(args.metrics, &host, &port); !s.ok()) {
+      Fail("mount", kExitBadInput, "--metrics: " + s.message());
+    }
+    args.options.metrics_address = args.metrics;
+  }
   // A bad spec (syntax, key or value) must fail here, before anything is
   // mounted or forked: exit 2 as in every command.
   if (auto spec = cleancache::ParseAndCheckBackendSpec(args.options.backend_spec); !spec.ok()) {
@@ -299,7 +313,10 @@ void Unmount(const std::string& mountpoint) {
   pid_t pid = 0;
   if (auto text = cleancache::fuse::FetchMountStats(mountpoint); text.ok()) {
     auto j = nlohmann::json::parse(*text, nullptr, false);
-    if (!j.is_discarded() && j.contains("pid")) pid = j["pid"].get<pid_t>();
+    // docs/STATS.md: mount.pid (schema 1).
+    if (j.is_object() && j.contains("mount") && j["mount"].is_object() && j["mount"].contains("pid")) {
+      pid = j["mount"]["pid"].get<pid_t>();
+    }
   }
   pid_t child = fork();
   if (child < 0) Fail("umount", kExitFailure, "fork failed");
@@ -370,6 +387,14 @@ void AddMountCommand(CLI::App& app) {
                    "Linux 5.13+), 'auto' the first that works; 'off', or a mount that cannot watch, sees such "
                    "changes after --timeout")
       ->capture_default_str();
+  mount
+      ->add_option("--stats-access", args->stats_access,
+                   "Who may read `cleancache stats` of this mount besides root: 'owner' (who runs the mount), "
+                   "'all', or a group (name or number) whose members may too")
+      ->capture_default_str();
+  mount->add_option("--metrics", args->metrics,
+                    "Serve Prometheus text at http://ADDRESS/metrics, ADDRESS a loopback 127.x.y.z:PORT "
+                    "(off by default)");
   mount->add_option("--timeout", args->options.timeout_seconds, "Kernel attribute/entry cache timeout in seconds")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));

@@ -6,11 +6,17 @@
 // (connections closed, socket removed); SIGHUP rereads the config file (and
 // the flags over it) and applies what can change while running (Server::
 // Reload logs each change; an invalid file is logged and the old config
-// kept). Exit 0 after a clean stop, 2 for bad settings, 1 if the daemon
-// cannot start (commands.h).
+// kept). It tells systemd (sd_notify; nothing happens without NOTIFY_SOCKET)
+// READY=1 once the socket listens, RELOADING=1 with MONOTONIC_USEC before a
+// reload and READY=1 after it, STOPPING=1 when it stops, so a
+// Type=notify unit orders its dependents after a daemon that accepts
+// connections and `systemctl reload` waits for the reload. Exit 0 after a clean stop, 2 for bad settings, 1 if the
+// daemon cannot start (commands.h).
 #ifdef CLEANCACHE_HAVE_DAEMON
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -66,6 +72,13 @@ void SetLevel(spdlog::logger& log, const std::string& level) {
   if (cleancache::cli::ParseLogLevel(level, &settings).ok()) log.set_level(settings.level);
 }
 
+// sd_notify's MONOTONIC_USEC: when the reload began, on CLOCK_MONOTONIC.
+uint64_t MonotonicMicros() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
+}
+
 void Serve(const ServeArgs& args) {
   // Blocked before any thread starts (all inherit the mask), so these
   // signals only ever arrive through the signalfd, even during start-up.
@@ -101,6 +114,7 @@ void Serve(const ServeArgs& args) {
                         ", default weight " + std::to_string(c.default_tenant.weight) + ")";
   if ((*server)->metrics_port() != 0) serving += ", metrics on port " + std::to_string((*server)->metrics_port());
   Log(spdlog::level::info, serving);
+  sd_notify(0, "READY=1");  // Start returned: the socket listens
   for (;;) {
     signalfd_siginfo info{};
     const ssize_t n = read(signal_fd, &info, sizeof(info));
@@ -116,13 +130,16 @@ void Serve(const ServeArgs& args) {
     Log(spdlog::level::info,
         "SIGHUP: reloading " +
             (args.config_file.empty() ? std::string("(no config file: the flags only)") : args.config_file));
+    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", static_cast<unsigned long long>(MonotonicMicros()));
     auto fresh = BuildConfig(args);
     if (!fresh.ok()) {
       Log(spdlog::level::warn, "reload: new config is invalid, keeping the old one: " + fresh.status().message());
-      continue;
+    } else if ((*server)->Reload(*fresh).ok()) {  // Reload logs what it did
+      SetLevel(*log, fresh->log_level);
     }
-    if ((*server)->Reload(*fresh).ok()) SetLevel(*log, fresh->log_level);  // Reload logs what it did
+    sd_notify(0, "READY=1");  // running again, with the new config or the old one
   }
+  sd_notify(0, "STOPPING=1");
   (*server)->Stop();
   close(signal_fd);
 }

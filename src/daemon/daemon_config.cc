@@ -1,15 +1,17 @@
 #include "daemon/daemon_config.h"
 
-#include <arpa/inet.h>
+#include <ini.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "cleancache/backend.h"
 #include "cleancache/backend_spec.h"
+#include "cleancache/metrics_http.h"
 
 namespace cleancache::daemon {
 namespace {
@@ -82,151 +84,204 @@ TenantPolicy DaemonConfig::PolicyFor(const std::string& tenant_name, uint32_t ui
   return default_tenant;
 }
 
-Status ParseLoopbackAddress(std::string_view text, std::string* host, uint16_t* port) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string_view::npos) return Status::InvalidArgument("metrics address must be HOST:PORT");
-  *host = std::string(text.substr(0, colon));
-  if (!ParseNumber(text.substr(colon + 1), port))
-    return Status::InvalidArgument("metrics port is not a number 0..65535");
-  in_addr addr{};
-  if (inet_pton(AF_INET, host->c_str(), &addr) != 1 || (ntohl(addr.s_addr) >> 24) != 127) {
-    return Status::InvalidArgument("metrics address must be an IPv4 loopback address (127.x.x.x), got '" + *host + "'");
+namespace {
+
+// One parse: inih splits `key = value` lines and calls Handle with each; the
+// reader feeds it the text a line at a time, which is where the line number
+// (for messages), `#` comments after a value and section headers are taken
+// care of. Section headers are handled in the reader, not through inih, so
+// that an empty or repeated section is still checked where it stands.
+struct IniParse {
+  std::istringstream in;
+  std::string origin;
+  DaemonConfig* config = nullptr;
+  int line_no = 0;
+  std::string raw;  // the current line as read
+  TenantPolicy* section_policy = nullptr;
+  SharedPoolPolicy* section_shared = nullptr;
+  Status error;  // the first error we found; nothing is applied after it
+  int error_line = 0;
+
+  std::string Where() const { return origin + ":" + std::to_string(line_no); }
+  bool Fail(Status s) {
+    if (error.ok()) {
+      error = std::move(s);
+      error_line = line_no;
+    }
+    return false;
+  }
+  Status Section(std::string_view line);
+  Status Key(std::string_view key, std::string_view value);
+};
+
+Status IniParse::Section(std::string_view line) {
+  const std::string where = Where();
+  if (line.back() != ']') return Status::InvalidArgument(where + ": section header must end with ']'");
+  std::string_view inner = Trim(line.substr(1, line.size() - 2));
+  const auto space = inner.find(' ');
+  const std::string_view kind = inner.substr(0, space);
+  const std::string_view name = space == std::string_view::npos ? std::string_view{} : Trim(inner.substr(space));
+  section_policy = nullptr;
+  section_shared = nullptr;
+  if (kind == "tenant") {
+    if (!ValidTenantName(name)) {
+      return Status::InvalidArgument(where + ": tenant name must be uid:N, gid:N, pid:N or cgroup:/path");
+    }
+    auto [it, fresh] = config->tenants.try_emplace(std::string(name));
+    if (!fresh) return Status::InvalidArgument(where + ": duplicate section [tenant " + std::string(name) + "]");
+    section_policy = &it->second;
+  } else if (kind == "shared") {
+    auto uuid = Uuid::Parse(name);
+    if (!uuid.ok()) return Status::InvalidArgument(where + ": [shared UUID]: " + uuid.status().message());
+    auto [it, fresh] = config->shared_pools.try_emplace(uuid->ToString());
+    if (!fresh) return Status::InvalidArgument(where + ": duplicate section [shared " + std::string(name) + "]");
+    section_shared = &it->second;
+    section_policy = &it->second.policy;
+  } else {
+    return Status::InvalidArgument(where + ": unknown section '" + std::string(kind) + "' (valid: tenant, shared)");
   }
   return Status::Ok();
 }
 
-Status ParseDaemonConfig(std::string_view text, std::string_view origin, DaemonConfig* config) {
-  std::istringstream in{std::string(text)};
-  std::string raw;
-  int line_no = 0;
-  TenantPolicy* section_policy = nullptr;
-  SharedPoolPolicy* section_shared = nullptr;
-  while (std::getline(in, raw)) {
-    ++line_no;
-    const std::string where = std::string(origin) + ":" + std::to_string(line_no);
-    std::string_view line = raw;
-    if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
-    line = Trim(line);
-    if (line.empty()) continue;
-    if (line.front() == '[') {
-      if (line.back() != ']') return Status::InvalidArgument(where + ": section header must end with ']'");
-      std::string_view inner = Trim(line.substr(1, line.size() - 2));
-      const auto space = inner.find(' ');
-      const std::string_view kind = inner.substr(0, space);
-      const std::string_view name = space == std::string_view::npos ? std::string_view{} : Trim(inner.substr(space));
-      section_policy = nullptr;
-      section_shared = nullptr;
-      if (kind == "tenant") {
-        if (!ValidTenantName(name)) {
-          return Status::InvalidArgument(where + ": tenant name must be uid:N, gid:N, pid:N or cgroup:/path");
-        }
-        auto [it, fresh] = config->tenants.try_emplace(std::string(name));
-        if (!fresh) return Status::InvalidArgument(where + ": duplicate section [tenant " + std::string(name) + "]");
-        section_policy = &it->second;
-      } else if (kind == "shared") {
-        auto uuid = Uuid::Parse(name);
-        if (!uuid.ok()) return Status::InvalidArgument(where + ": [shared UUID]: " + uuid.status().message());
-        auto [it, fresh] = config->shared_pools.try_emplace(uuid->ToString());
-        if (!fresh) return Status::InvalidArgument(where + ": duplicate section [shared " + std::string(name) + "]");
-        section_shared = &it->second;
-        section_policy = &it->second.policy;
-      } else {
-        return Status::InvalidArgument(where + ": unknown section '" + std::string(kind) + "' (valid: tenant, shared)");
+Status IniParse::Key(std::string_view key, std::string_view value) {
+  const std::string where = Where();
+  if (section_shared != nullptr && key == "allow") {
+    section_shared->allow.clear();
+    std::istringstream entries{std::string(value)};
+    std::string entry;
+    while (entries >> entry) {
+      if (!entry.empty() && entry.back() == ',') entry.pop_back();
+      if (entry.empty()) continue;
+      if (!ValidAllowEntry(entry)) {
+        return Status::InvalidArgument(where + ": allow entry '" + entry + "' must be uid:N, gid:N or any");
       }
-      continue;
+      section_shared->allow.push_back(entry);
     }
-    const auto eq = line.find('=');
-    if (eq == std::string_view::npos) return Status::InvalidArgument(where + ": expected 'key = value'");
-    const std::string_view key = Trim(line.substr(0, eq));
-    const std::string_view value = Trim(line.substr(eq + 1));
-    if (section_shared != nullptr && key == "allow") {
-      section_shared->allow.clear();
-      std::istringstream entries{std::string(value)};
-      std::string entry;
-      while (entries >> entry) {
-        if (!entry.empty() && entry.back() == ',') entry.pop_back();
-        if (entry.empty()) continue;
-        if (!ValidAllowEntry(entry)) {
-          return Status::InvalidArgument(where + ": allow entry '" + entry + "' must be uid:N, gid:N or any");
-        }
-        section_shared->allow.push_back(entry);
-      }
-      continue;
-    }
-    if (section_policy != nullptr) {
-      if (Status s = ApplyPolicyKey(key, value, section_policy, where); !s.ok()) return s;
-      if (section_shared != nullptr) section_shared->own_tenant = true;
-      continue;
-    }
-    if (key == "socket") {
-      if (value.empty() || value.front() != '/')
-        return Status::InvalidArgument(where + ": socket must be an absolute path");
-      config->socket_path = std::string(value);
-    } else if (key == "socket_mode") {
-      if (!ParseNumber(value, &config->socket_mode, 8) || config->socket_mode > 0777) {
-        return Status::InvalidArgument(where + ": socket_mode must be octal, e.g. 0666");
-      }
-    } else if (key == "capacity") {
-      auto size = ParseCapacity(value);
-      if (!size.ok() || *size == 0)
-        return Status::InvalidArgument(where +
-                                       ": capacity must be a size above 0 or a share of memory, e.g. 1G or 25%" +
-                                       (size.ok() ? std::string() : " (" + size.status().message() + ")"));
-      config->capacity = *size;
-    } else if (key == "backend") {
-      auto spec = ParseAndCheckBackendSpec(value);
-      if (!spec.ok()) return Status::InvalidArgument(where + ": backend: " + spec.status().message());
-      if (spec->scheme == "tmem")
-        return Status::InvalidArgument(where + ": backend cannot be tmem (the daemon itself)");
-      config->backend = std::string(value);
-    } else if (key == "tenant_by") {
-      if (value == "uid")
-        config->tenant_by = TenantBy::kUid;
-      else if (value == "gid")
-        config->tenant_by = TenantBy::kGid;
-      else if (value == "cgroup")
-        config->tenant_by = TenantBy::kCgroup;
-      else if (value == "process")
-        config->tenant_by = TenantBy::kProcess;
-      else
-        return Status::InvalidArgument(where + ": tenant_by must be uid, gid, cgroup or process");
-    } else if (key == "default_weight" || key == "default_cap") {
-      if (Status s = ApplyPolicyKey(key.substr(8), value, &config->default_tenant, where); !s.ok()) return s;
-    } else if (key == "max_clients") {
-      if (!ParseNumber(value, &config->max_clients) || config->max_clients == 0) {
-        return Status::InvalidArgument(where + ": max_clients must be a positive integer");
-      }
-    } else if (key == "max_shared_bytes") {
-      auto size = ParseSize(value);
-      if (!size.ok() || *size < 65536 || *size > (1ull << 30)) {
-        return Status::InvalidArgument(where + ": max_shared_bytes must be a size in 64K..1G");
-      }
-      config->max_shared_bytes = *size;
-    } else if (key == "max_pools_per_client") {
-      if (!ParseNumber(value, &config->max_pools_per_client) || config->max_pools_per_client == 0) {
-        return Status::InvalidArgument(where + ": max_pools_per_client must be a positive integer");
-      }
-    } else if (key == "metrics") {
-      std::string host;
-      uint16_t port = 0;
-      if (!value.empty() && value != "off") {
-        if (Status s = ParseLoopbackAddress(value, &host, &port); !s.ok())
-          return Status::InvalidArgument(where + ": " + s.message());
-        config->metrics = std::string(value);
-      } else {
-        config->metrics.clear();
-      }
-    } else if (key == "log_level") {
-      if (value != "error" && value != "warn" && value != "info" && value != "debug")
-        return Status::InvalidArgument(where + ": log_level must be error, warn, info or debug");
-      config->log_level = std::string(value);
-    } else {
-      return Status::InvalidArgument(where + ": unknown key '" + std::string(key) +
-                                     "' (valid: socket, socket_mode, capacity, backend, tenant_by, default_weight, "
-                                     "default_cap, max_clients, max_shared_bytes, max_pools_per_client, metrics, "
-                                     "log_level)");
-    }
+    return Status::Ok();
   }
+  if (section_policy != nullptr) {
+    if (Status s = ApplyPolicyKey(key, value, section_policy, where); !s.ok()) return s;
+    if (section_shared != nullptr) section_shared->own_tenant = true;
+    return Status::Ok();
+  }
+  if (key == "socket") {
+    if (value.empty() || value.front() != '/')
+      return Status::InvalidArgument(where + ": socket must be an absolute path");
+    config->socket_path = std::string(value);
+  } else if (key == "socket_mode") {
+    if (!ParseNumber(value, &config->socket_mode, 8) || config->socket_mode > 0777) {
+      return Status::InvalidArgument(where + ": socket_mode must be octal, e.g. 0666");
+    }
+  } else if (key == "capacity") {
+    auto size = ParseCapacity(value);
+    if (!size.ok() || *size == 0)
+      return Status::InvalidArgument(where + ": capacity must be a size above 0 or a share of memory, e.g. 1G or 25%" +
+                                     (size.ok() ? std::string() : " (" + size.status().message() + ")"));
+    config->capacity = *size;
+  } else if (key == "backend") {
+    auto spec = ParseAndCheckBackendSpec(value);
+    if (!spec.ok()) return Status::InvalidArgument(where + ": backend: " + spec.status().message());
+    if (spec->scheme == "tmem") return Status::InvalidArgument(where + ": backend cannot be tmem (the daemon itself)");
+    config->backend = std::string(value);
+  } else if (key == "tenant_by") {
+    if (value == "uid")
+      config->tenant_by = TenantBy::kUid;
+    else if (value == "gid")
+      config->tenant_by = TenantBy::kGid;
+    else if (value == "cgroup")
+      config->tenant_by = TenantBy::kCgroup;
+    else if (value == "process")
+      config->tenant_by = TenantBy::kProcess;
+    else
+      return Status::InvalidArgument(where + ": tenant_by must be uid, gid, cgroup or process");
+  } else if (key == "default_weight" || key == "default_cap") {
+    if (Status s = ApplyPolicyKey(key.substr(8), value, &config->default_tenant, where); !s.ok()) return s;
+  } else if (key == "max_clients") {
+    if (!ParseNumber(value, &config->max_clients) || config->max_clients == 0) {
+      return Status::InvalidArgument(where + ": max_clients must be a positive integer");
+    }
+  } else if (key == "max_shared_bytes") {
+    auto size = ParseSize(value);
+    if (!size.ok() || *size < 65536 || *size > (1ull << 30)) {
+      return Status::InvalidArgument(where + ": max_shared_bytes must be a size in 64K..1G");
+    }
+    config->max_shared_bytes = *size;
+  } else if (key == "max_pools_per_client") {
+    if (!ParseNumber(value, &config->max_pools_per_client) || config->max_pools_per_client == 0) {
+      return Status::InvalidArgument(where + ": max_pools_per_client must be a positive integer");
+    }
+  } else if (key == "metrics") {
+    std::string host;
+    uint16_t port = 0;
+    if (!value.empty() && value != "off") {
+      if (Status s = ParseLoopbackAddress(value, &host, &port); !s.ok())
+        return Status::InvalidArgument(where + ": " + s.message());
+      config->metrics = std::string(value);
+    } else {
+      config->metrics.clear();
+    }
+  } else if (key == "log_level") {
+    if (value != "error" && value != "warn" && value != "info" && value != "debug")
+      return Status::InvalidArgument(where + ": log_level must be error, warn, info or debug");
+    config->log_level = std::string(value);
+  } else {
+    return Status::InvalidArgument(where + ": unknown key '" + std::string(key) +
+                                   "' (valid: socket, socket_mode, capacity, backend, tenant_by, default_weight, "
+                                   "default_cap, max_clients, max_shared_bytes, max_pools_per_client, metrics, "
+                                   "log_level)");
+  }
+  return Status::Ok();
+}
+
+// ini_reader: the next line for inih, with its `#` comment and leading
+// blanks cut (inih would take an indented line for the continuation of the
+// previous value). Section headers are handled here and passed on as blank
+// lines. nullptr ends the parse: at the end of the text or at an error.
+char* ReadIniLine(char* out, int size, void* stream) {
+  auto* p = static_cast<IniParse*>(stream);
+  if (!p->error.ok() || !std::getline(p->in, p->raw)) return nullptr;
+  ++p->line_no;
+  std::string_view line = p->raw;
+  if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+  line = Trim(line);
+  if (!line.empty() && line.front() == '[') {
+    if (Status s = p->Section(line); !s.ok()) return p->Fail(std::move(s)), nullptr;
+    line = {};
+  }
+  // inih's line buffer is INI_MAX_LINE (200) bytes with the NUL; a longer
+  // line would be cut and its tail read as a line of its own.
+  if (line.size() + 2 > static_cast<size_t>(size)) {
+    p->Fail(Status::InvalidArgument(p->Where() + ": line longer than " + std::to_string(size - 2) + " characters"));
+    return nullptr;
+  }
+  if (!line.empty()) std::memcpy(out, line.data(), line.size());  // an empty view's data() may be null
+  out[line.size()] = '\n';
+  out[line.size() + 1] = '\0';
+  return out;
+}
+
+int HandleIniPair(void* user, const char* /*section*/, const char* name, const char* value) {
+  auto* p = static_cast<IniParse*>(user);
+  if (!p->error.ok()) return 0;
+  Status s = p->Key(name, value);
+  return s.ok() ? 1 : p->Fail(std::move(s));
+}
+
+}  // namespace
+
+Status ParseDaemonConfig(std::string_view text, std::string_view origin, DaemonConfig* config) {
+  IniParse parse;
+  parse.in.str(std::string(text));
+  parse.origin = std::string(origin);
+  parse.config = config;
+  const int bad_line = ini_parse_stream(ReadIniLine, &parse, HandleIniPair, &parse);
+  // inih goes on after a line it cannot parse (a line neither a section nor
+  // `key = value`) and reports the first such line: whichever came first.
+  if (bad_line > 0 && (parse.error.ok() || bad_line < parse.error_line)) {
+    return Status::InvalidArgument(parse.origin + ":" + std::to_string(bad_line) + ": expected 'key = value'");
+  }
+  if (!parse.error.ok()) return parse.error;
+  if (bad_line < 0) return Status::IOError("config parser: out of memory");
   return Status::Ok();
 }
 

@@ -104,7 +104,4 @@ Status CheckDaemonConfig(const DaemonConfig& config);
 // of its zcache part (a tier's local part) set to it, overriding any given.
 BackendSpec StoreSpec(BackendSpec spec, uint64_t capacity);
 
-// "127.0.0.1:9477" -> host, port; only loopback addresses are accepted.
-Status ParseLoopbackAddress(std::string_view text, std::string* host, uint16_t* port);
-
 }  // namespace cleancache::daemon

@@ -80,7 +80,7 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
                                      [&s] { return s.Stats().dump(); }, s.refused_puts_});
   if (Status st = s.Listen(); !st.ok()) return st;
   if (!s.options_.config.metrics.empty()) {
-    auto metrics = MetricsHttpServer::Start(s.options_.config.metrics, [&s] { return PrometheusText(s.Stats()); });
+    auto metrics = MetricsHttpServer::Start(s.options_.config.metrics, [&s] { return MetricsText(s.Stats()); });
     if (!metrics.ok()) {
       s.Stop();
       return metrics.status();

@@ -27,10 +27,10 @@
 #include <spdlog/logger.h>
 #include <nlohmann/json.hpp>
 
+#include "cleancache/metrics_http.h"
 #include "cleancache/status.h"
 #include "daemon/daemon_config.h"
 #include "daemon/governor.h"
-#include "daemon/metrics_http.h"
 #include "daemon/session.h"
 #include "daemon/shared_pool_registry.h"
 

@@ -1,5 +1,7 @@
 #include "daemon/session.h"
 
+#include <nlohmann/json.hpp>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -119,7 +121,12 @@ bool Session::Handle(const Request& r, int passed_fd, std::vector<uint8_t>* repl
       return true;
     }
     case Opcode::kStats: {
-      const std::string json = context_.stats_json ? context_.stats_json() : "{}";
+      // The daemon's statistics plus "you": the tenant this client counts
+      // as, so a client finds its own row (the tmem backend's Stats()).
+      nlohmann::json stats =
+          context_.stats_json ? nlohmann::json::parse(context_.stats_json(), nullptr, false) : nlohmann::json::object();
+      if (stats.is_object()) stats["you"] = TenantName(peer_, context_.config.Get()->tenant_by);
+      const std::string json = stats.dump();
       if (json.size() > kMaxResponseBody) {
         ErrorReply(reply, r, WireStatus::kUnavailable, "statistics too large for one frame");
         return true;

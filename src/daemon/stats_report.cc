@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cleancache/backend_spec.h"
+#include "cleancache/prometheus_text.h"
 
 namespace cleancache::daemon {
 namespace {
@@ -15,23 +16,20 @@ std::string Ratio(uint64_t hits, uint64_t misses) {
              : fmt::format("{:.1f}%", 100.0 * static_cast<double>(hits) / static_cast<double>(hits + misses));
 }
 
-std::string PromLabel(const std::string& value) {
-  std::string out;
-  for (char c : value) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
+// tenant["sizing"][field] when it is a number (the section is there once the
+// tenant's miss-ratio curve has enough samples).
+const nlohmann::json* SizingField(const nlohmann::json& tenant, const char* field) {
+  auto sizing = tenant.find("sizing");
+  if (sizing == tenant.end() || !sizing->is_object()) return nullptr;
+  auto f = sizing->find(field);
+  return f != sizing->end() && f->is_number() ? &*f : nullptr;
 }
 
 }  // namespace
 
 nlohmann::json StatsToJson(const DaemonFigures& d, const std::vector<TenantView>& tenants) {
   nlohmann::json out;
+  out["schema_version"] = 1;  // docs/STATS.md, "cleancached"
   uint64_t real = 0, pages = 0, hits = 0, misses = 0, puts = 0, evictions = 0, dropped = d.refused_puts;
   auto& list = out["tenants"] = nlohmann::json::array();
   for (const TenantView& t : tenants) {
@@ -53,6 +51,7 @@ nlohmann::json StatsToJson(const DaemonFigures& d, const std::vector<TenantView>
                     {"real_memory_bytes", t.store.real_memory_bytes},
                     {"pages", t.store.pages_stored},
                     {"original_bytes", t.store.original_bytes},
+                    {"compressed_bytes", t.store.compressed_bytes},
                     {"hits", t.hits},
                     {"misses", t.misses},
                     {"puts", t.puts},
@@ -104,53 +103,102 @@ std::string StatsTable(const nlohmann::json& stats) {
                        Ratio(U(t, "hits"), U(t, "misses")), U(t, "evictions"), U(t, "dropped_puts"),
                        known ? FormatSize(t["memory_for_90pct_bytes"].get<uint64_t>()) : std::string("-"));
   }
+  // Miss-ratio sizing of the tenants that have it (docs/STATS.md, "sizing").
+  bool sizing_header = false;
+  for (const auto& t : stats.at("tenants")) {
+    const nlohmann::json* p90 = SizingField(t, "memory_for_90pct_bytes");
+    const nlohmann::json* p95 = SizingField(t, "memory_for_95pct_bytes");
+    const nlohmann::json* p99 = SizingField(t, "memory_for_99pct_bytes");
+    const nlohmann::json* best = SizingField(t, "best_hit_ratio");
+    const nlohmann::json* now = SizingField(t, "hit_ratio_now");
+    if (p90 == nullptr && p95 == nullptr && p99 == nullptr && best == nullptr && now == nullptr) continue;
+    if (!sizing_header) {
+      out += fmt::format("\nsizing (miss-ratio curve)\n{:<28} {:>11} {:>11} {:>11} {:>9} {:>9}\n", "TENANT", "FOR 90%",
+                         "FOR 95%", "FOR 99%", "BEST HIT", "HIT NOW");
+      sizing_header = true;
+    }
+    auto size = [](const nlohmann::json* f) { return f ? FormatSize(f->get<uint64_t>()) : std::string("-"); };
+    auto ratio = [](const nlohmann::json* f) {
+      return f ? fmt::format("{:.1f}%", 100.0 * f->get<double>()) : std::string("-");
+    };
+    out += fmt::format("{:<28} {:>11} {:>11} {:>11} {:>9} {:>9}\n", t.value("name", std::string("?")), size(p90),
+                       size(p95), size(p99), ratio(best), ratio(now));
+  }
   return out;
 }
 
-std::string PrometheusText(const nlohmann::json& stats) {
+std::string MetricsText(const nlohmann::json& stats) {
+  using Type = cleancache::PrometheusText::Type;
   const nlohmann::json& d = stats.at("daemon");
-  std::string out;
-  auto gauge = [&out](const char* name, const char* help, const char* type) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-  };
-  gauge("cleancached_capacity_bytes", "Configured capacity of real memory.", "gauge");
-  out += fmt::format("cleancached_capacity_bytes {}\n", U(d, "capacity_bytes"));
-  gauge("cleancached_connections", "Client connections open now.", "gauge");
-  out += fmt::format("cleancached_connections {}\n", U(d, "connections"));
-  gauge("cleancached_protocol_errors_total", "Connections closed for breaking the protocol.", "counter");
-  out += fmt::format("cleancached_protocol_errors_total {}\n", U(d, "protocol_errors"));
-  gauge("cleancached_dropped_puts_total", "Pages put and not stored, all tenants and puts naming no open pool.",
-        "counter");
-  out += fmt::format("cleancached_dropped_puts_total {}\n", U(d, "dropped_puts"));
+  cleancache::PrometheusText out;
+  out.BuildInfo("cleancached");
+  out.Gauge("cleancached_capacity_bytes", "Configured capacity of real memory.",
+            static_cast<double>(U(d, "capacity_bytes")));
+  out.Gauge("cleancached_real_memory_bytes", "Real memory held by all tenants' pages.",
+            static_cast<double>(U(d, "real_memory_bytes")));
+  out.Gauge("cleancached_pages", "Pages stored, all tenants.", static_cast<double>(U(d, "pages")));
+  out.Gauge("cleancached_tenants", "Tenants known now.", static_cast<double>(U(d, "tenants")));
+  out.Gauge("cleancached_connections", "Client connections open now.", static_cast<double>(U(d, "connections")));
+  out.Counter("cleancached_hits_total", "Gets that found the page, all tenants.", U(d, "hits"));
+  out.Counter("cleancached_misses_total", "Gets that missed, all tenants.", U(d, "misses"));
+  out.Counter("cleancached_puts_total", "Pages put, all tenants.", U(d, "puts"));
+  out.Counter("cleancached_evictions_total", "Pages evicted to make room, all tenants.", U(d, "evictions"));
+  out.Counter("cleancached_connections_total", "Client connections accepted since the start.",
+              U(d, "connections_total"));
+  out.Counter("cleancached_refused_connections_total", "Connections refused (limits, permissions).",
+              U(d, "refused_connections"));
+  out.Counter("cleancached_protocol_errors_total", "Connections closed for breaking the protocol.",
+              U(d, "protocol_errors"));
+  out.Counter("cleancached_dropped_puts_total", "Pages put and not stored, all tenants and puts naming no open pool.",
+              U(d, "dropped_puts"));
   struct Series {
     const char* metric;
     const char* field;
     const char* help;
-    const char* type;
+    Type type;
   };
   const Series series[] = {
-      {"cleancached_tenant_real_memory_bytes", "real_memory_bytes", "Real memory held by the tenant's pages.", "gauge"},
+      {"cleancached_tenant_real_memory_bytes", "real_memory_bytes", "Real memory held by the tenant's pages.",
+       Type::kGauge},
       {"cleancached_tenant_share_bytes", "share_bytes", "Tenant's enforced share: its weighted share, at most its cap.",
-       "gauge"},
-      {"cleancached_tenant_cap_bytes", "cap_bytes", "Tenant's configured cap (0 = none).", "gauge"},
-      {"cleancached_tenant_weight", "weight", "Tenant's configured weight.", "gauge"},
-      {"cleancached_tenant_pages", "pages", "Pages stored for the tenant.", "gauge"},
-      {"cleancached_tenant_hits_total", "hits", "Gets that found the page.", "counter"},
-      {"cleancached_tenant_misses_total", "misses", "Gets that missed.", "counter"},
-      {"cleancached_tenant_puts_total", "puts", "Pages put.", "counter"},
-      {"cleancached_tenant_evictions_total", "evictions", "Pages evicted from the tenant's store.", "counter"},
+       Type::kGauge},
+      {"cleancached_tenant_cap_bytes", "cap_bytes", "Tenant's configured cap (0 = none).", Type::kGauge},
+      {"cleancached_tenant_weight", "weight", "Tenant's configured weight.", Type::kGauge},
+      {"cleancached_tenant_pages", "pages", "Pages stored for the tenant.", Type::kGauge},
+      {"cleancached_tenant_hits_total", "hits", "Gets that found the page.", Type::kCounter},
+      {"cleancached_tenant_misses_total", "misses", "Gets that missed.", Type::kCounter},
+      {"cleancached_tenant_puts_total", "puts", "Pages put.", Type::kCounter},
+      {"cleancached_tenant_evictions_total", "evictions", "Pages evicted from the tenant's store.", Type::kCounter},
       {"cleancached_tenant_dropped_puts_total", "dropped_puts", "Pages put and not stored (no room, poor compression).",
-       "counter"},
-      {"cleancached_tenant_ghost_hits_total", "ghost_hits", "Misses on recently evicted pages.", "counter"},
+       Type::kCounter},
+      {"cleancached_tenant_ghost_hits_total", "ghost_hits", "Misses on recently evicted pages.", Type::kCounter},
   };
+  const nlohmann::json& tenants = stats.at("tenants");
   for (const Series& s : series) {
-    gauge(s.metric, s.help, s.type);
-    for (const auto& t : stats.at("tenants")) {
-      out +=
-          fmt::format("{}{{tenant=\"{}\"}} {}\n", s.metric, PromLabel(t.value("name", std::string())), U(t, s.field));
+    out.Family(s.metric, s.help, s.type);
+    for (const auto& t : tenants) out.Sample(s.metric, U(t, s.field), {{"tenant", t.value("name", std::string())}});
+  }
+  // Miss-ratio sizing, where the daemon has it for a tenant (docs/STATS.md,
+  // "sizing"): a gauge per figure, with only the tenants that have it.
+  const std::pair<const char*, const char*> sizing[] = {
+      {"memory_for_90pct_bytes", "Memory the tenant would need for 90% of its best hit ratio."},
+      {"memory_for_95pct_bytes", "Memory the tenant would need for 95% of its best hit ratio."},
+      {"memory_for_99pct_bytes", "Memory the tenant would need for 99% of its best hit ratio."},
+      {"best_hit_ratio", "Hit ratio the tenant would reach with unlimited memory (0..1)."},
+      {"hit_ratio_now", "Hit ratio the tenant's curve predicts at its present memory (0..1)."},
+  };
+  for (auto [field, help] : sizing) {
+    bool any = false;
+    for (const auto& t : tenants) {
+      const nlohmann::json* f = SizingField(t, field);
+      if (f == nullptr) continue;
+      const std::string metric = fmt::format("cleancached_tenant_sizing_{}", field);
+      if (!any) out.Family(metric, help, Type::kGauge);
+      any = true;
+      out.Sample(metric, f->get<double>(), {{"tenant", t.value("name", std::string())}});
     }
   }
-  return out;
+  return out.text();
 }
 
 }  // namespace cleancache::daemon

@@ -29,6 +29,6 @@ struct DaemonFigures {
 nlohmann::json StatsToJson(const DaemonFigures& daemon, const std::vector<TenantView>& tenants);
 // Both take the JSON above (so the CLI can format what a daemon sent).
 std::string StatsTable(const nlohmann::json& stats);
-std::string PrometheusText(const nlohmann::json& stats);
+std::string MetricsText(const nlohmann::json& stats);
 
 }  // namespace cleancache::daemon

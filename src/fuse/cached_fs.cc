@@ -485,36 +485,78 @@ void CachedFs::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int va
   GetAttr(req, ino, fi);
 }
 
+// The snapshot `cleancache stats` shows; its schema (names, units, meaning)
+// is docs/STATS.md, and kStatsSchemaVersion changes when a field changes
+// meaning or goes away (adding one does not).
 nlohmann::json CachedFs::StatsJson() const {
   PageCacheStats pc = pages_.Stats();
   PoolCounters pool = cache_.Counters(pool_);
   BackendStats backend = cache_.BackendStatistics();
   auto info = cache_.Info(pool_);
+  const uint64_t bytes_from_cleancache = pc.cleancache_hits * kPageSize;
+  const uint64_t bytes_from_backing = pc.backing_pages * kPageSize + counters_.bypass_bytes.load();
+  const uint64_t gets = pool.succ_gets + pool.failed_gets;
+  auto ratio = [](uint64_t part, uint64_t whole) {
+    return whole == 0 ? nlohmann::json(nullptr)
+                      : nlohmann::json(static_cast<double>(part) / static_cast<double>(whole));
+  };
   nlohmann::json j;
-  j["pid"] = static_cast<int64_t>(getpid());
-  j["backing"] = options_.backing;
-  j["mountpoint"] = options_.mountpoint;
-  j["backend"] = cache_.BackendName();
-  j["primary"] = primary_mode() ? nlohmann::json(options_.primary_bytes) : nlohmann::json("kernel");
-  j["pool"] = {{"id", pool_},
-               {"shared", info.ok() && info->shared},
-               {"keep_on_get", info.ok() && info->keep_on_get},
-               {"succ_gets", pool.succ_gets},
-               {"failed_gets", pool.failed_gets},
-               {"puts", pool.puts},
-               {"invalidates", pool.invalidates}};
-  j["reads"] = {{"requests", counters_.read_requests.load()},
-                {"bytes", counters_.read_bytes.load()},
-                {"pages_from_primary", pc.primary_hits},
-                {"pages_from_cleancache", pc.cleancache_hits},
-                {"pages_from_backing", pc.backing_pages},
-                {"bytes_from_cleancache", pc.cleancache_hits * kPageSize},
-                {"bytes_from_backing", pc.backing_pages * kPageSize + counters_.bypass_bytes.load()},
-                {"bytes_bypassed_racy", counters_.bypass_bytes.load()}};
+  j["schema_version"] = kStatsSchemaVersion;
+  j["mount"] = {{"pid", static_cast<int64_t>(getpid())},
+                {"mountpoint", options_.mountpoint},
+                {"backing", options_.backing},
+                {"backend", cache_.BackendName()},
+                {"primary", primary_mode() ? "own" : "kernel"},
+                {"primary_capacity_bytes", options_.primary_bytes}};
+  j["summary"] = {{"hit_ratio", ratio(pool.succ_gets, gets)},
+                  {"bytes_saved", bytes_from_cleancache},
+                  {"bytes_from_backing", bytes_from_backing},
+                  {"memory_used_bytes", backend.real_memory_bytes},
+                  {"memory_capacity_bytes", backend.capacity_bytes},
+                  {"compression_ratio", ratio(backend.original_bytes, backend.compressed_bytes)},
+                  {"evictions", backend.evictions}};
+  j["reads"] = {{"requests", counters_.read_requests.load()}, {"bytes", counters_.read_bytes.load()},
+                {"pages_from_primary", pc.primary_hits},      {"pages_from_cleancache", pc.cleancache_hits},
+                {"pages_from_backing", pc.backing_pages},     {"bytes_from_cleancache", bytes_from_cleancache},
+                {"bytes_from_backing", bytes_from_backing},   {"bytes_bypassed_racy", counters_.bypass_bytes.load()}};
   j["writes"] = {{"requests", counters_.write_requests.load()}, {"bytes", counters_.write_bytes.load()}};
-  j["xattrs"] = {{"getxattr_requests", counters_.getxattr_requests.load()}};
+  j["cleancache"] = {{"gets", gets},
+                     {"hits", pool.succ_gets},
+                     {"misses", pool.failed_gets},
+                     {"puts", pool.puts},
+                     {"invalidations", pool.invalidates},
+                     {"pool_id", pool_},
+                     {"shared_pool", info.ok() && info->shared},
+                     {"keep_on_get", info.ok() && info->keep_on_get},
+                     {"pages_stored", backend.pages_stored},
+                     {"original_bytes", backend.original_bytes},
+                     {"compressed_bytes", backend.compressed_bytes},
+                     {"memory_used_bytes", backend.real_memory_bytes},
+                     {"capacity_bytes", backend.capacity_bytes},
+                     {"evictions", backend.evictions},
+                     {"compression_ratio", ratio(backend.original_bytes, backend.compressed_bytes)},
+                     {"same_filled_pages", backend.same_filled_pages},
+                     {"stored_uncompressed", backend.stored_raw},
+                     {"rejected_incompressible", backend.rejected_incompressible},
+                     {"dropped_puts", backend.dropped_puts}};
+  nlohmann::json details = nlohmann::json::object();
+  for (const auto& [name, value] : backend.extra) details[name] = value;
+  j["backend_details"] = std::move(details);
+  j["primary_cache"] = {{"shared_mappings", !primary_mode() || shared_mmap_.load()},
+                        {"resident_bytes", pc.resident_bytes},
+                        {"reserved_bytes", pc.reserved_bytes},
+                        {"capacity_bytes", pc.capacity_bytes},
+                        {"evicted_pages", pc.evicted_pages}};
+  j["admission"] = {{"streaming_reads", counters_.streaming_reads.load()},
+                    {"pages_not_admitted", pc.not_admitted},
+                    {"window_pages", options_.stream_admission ? admission_.window_pages() : 0}};
+  j["background_puts"] = {{"pending", pc.queued_puts},
+                          {"done", pc.deferred_puts},
+                          {"dropped_queue_full", pc.dropped_puts},
+                          {"cancelled_by_changes", pc.revoked_puts}};
   j["coherency"] = {{"validator_changes", counters_.validator_changes.load()},
-                    {"file_invalidations", counters_.file_invalidations.load()}};
+                    {"file_invalidations", counters_.file_invalidations.load()},
+                    {"getxattr_requests", counters_.getxattr_requests.load()}};
   {
     std::lock_guard lock(watch_mu_);
     WatcherStats w = watcher_ ? watcher_->Stats() : WatcherStats{};
@@ -528,28 +570,6 @@ nlohmann::json CachedFs::StatsJson() const {
                   {"entry_invalidations", counters_.entry_invalidations.load()},
                   {"stale_opens", counters_.stale_opens.load()}};
   }
-  j["primary_cache"] = {{"shared_mappings", !primary_mode() || shared_mmap_.load()},
-                        {"resident_bytes", pc.resident_bytes},
-                        {"reserved_bytes", pc.reserved_bytes},
-                        {"capacity_bytes", pc.capacity_bytes},
-                        {"evicted_pages", pc.evicted_pages}};
-  j["admission"] = {{"streaming_reads", counters_.streaming_reads.load()},
-                    {"pages_not_admitted", pc.not_admitted},
-                    {"window_pages", options_.stream_admission ? admission_.window_pages() : 0}};
-  j["deferred_puts"] = {{"queued", pc.queued_puts},
-                        {"done", pc.deferred_puts},
-                        {"dropped_queue_full", pc.dropped_puts},
-                        {"revoked", pc.revoked_puts}};
-  j["cleancache"] = {
-      {"pages_stored", backend.pages_stored},
-      {"original_bytes", backend.original_bytes},
-      {"compressed_bytes", backend.compressed_bytes},
-      {"real_memory_bytes", backend.real_memory_bytes},
-      {"capacity_bytes", backend.capacity_bytes},
-      {"evictions", backend.evictions},
-      {"compression_ratio", backend.compressed_bytes == 0 ? 0.0
-                                                          : static_cast<double>(backend.original_bytes) /
-                                                                static_cast<double>(backend.compressed_bytes)}};
   return j;
 }
 

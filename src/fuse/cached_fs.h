@@ -86,6 +86,9 @@ class CachedFs : public ChangeSink {
   // (MountOptions::read_only).
   static const fuse_lowlevel_ops& ReadOnlyOps();
   // The mount's counters, pool and backend figures (see `cleancache stats`).
+  // docs/STATS.md; the version is bumped when a field changes meaning or
+  // goes away.
+  static constexpr int kStatsSchemaVersion = 1;
   nlohmann::json StatsJson() const;
 
   // Starts watching the backing for changes made behind the mount's back

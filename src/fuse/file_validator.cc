@@ -1,5 +1,7 @@
 #include "fuse/file_validator.h"
 
+#include <xxhash.h>
+
 #include <array>
 #include <cstring>
 
@@ -8,13 +10,13 @@ namespace {
 
 int64_t ToNs(const struct timespec& ts) { return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec; }
 
-// FNV-1a: a long identity is folded to 64 bits; a collision needs two live
-// files whose handles collide AND whose validators are equal.
-uint64_t Fnv1a(std::span<const uint8_t> bytes) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (uint8_t b : bytes) h = (h ^ b) * 0x100000001b3ull;
-  return h;
-}
+// A long identity is folded to 64 bits (XXH3); a collision needs two live
+// files whose handles collide AND whose validators are equal. The folded
+// value reaches the backend as part of a key, so a shared pool or a
+// memcached server holds keys of older builds too (they folded with FNV-1a):
+// those only ever miss, as a key from another hash names no page of ours,
+// and only handles longer than 128 - 24 bytes are folded at all.
+uint64_t Fold(std::span<const uint8_t> bytes) { return XXH3_64bits(bytes.data(), bytes.size()); }
 
 // The identity's bytes followed by `suffix`; an identity too long for both
 // is folded to 64 bits first. Built on the stack: this runs on every read.
@@ -24,7 +26,7 @@ FileKey Append(const FileKey& identity, std::span<const uint8_t> suffix) {
   if (at + suffix.size() <= bytes.size()) {
     std::memcpy(bytes.data(), identity.bytes().data(), at);
   } else {
-    uint64_t folded = Fnv1a(identity.bytes());
+    uint64_t folded = Fold(identity.bytes());
     at = sizeof(folded);
     std::memcpy(bytes.data(), &folded, at);
   }

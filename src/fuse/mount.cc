@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -17,11 +18,13 @@
 
 #include "cleancache/backend_spec.h"
 #include "cleancache/cleancache.hpp"
+#include "cleancache/metrics_http.h"
 #include "fuse/cached_fs.h"
 #include "fuse/device_hooks.h"
 #include "fuse/file_validator.h"
 #include "fuse/fuse_api.h"
 #include "fuse/memory_governor.h"
+#include "fuse/mount_metrics.h"
 #include "fuse/stats_socket.h"
 
 namespace cleancache::fuse {
@@ -234,14 +237,35 @@ Status RunMount(const MountOptions& requested, spdlog::logger& log, const std::f
   auto fs = std::make_unique<CachedFs>(options, cache, *pool, root_fd,
                                        DeviceQualified(*root_identity, root_stat.st_dev), governor.get());
 
-  auto stats = StatsServer::Start(options.mountpoint, [&fs, &governor] {
+  // The port the metrics server got (it may have been asked for port 0),
+  // set once it listens; the snapshot tells it (mount.metrics_address).
+  std::atomic<uint16_t> metrics_port{0};
+  auto snapshot = [&fs, &governor, &metrics_port, &options] {
     nlohmann::json j = fs->StatsJson();
     if (governor) j["memory"] = MemoryJson(governor->Stats());
-    return j.dump();
-  });
+    if (uint16_t port = metrics_port.load(); port != 0) {
+      j["mount"]["metrics_address"] =
+          options.metrics_address.substr(0, options.metrics_address.rfind(':') + 1) + std::to_string(port);
+    }
+    return j;
+  };
+  auto stats = StatsServer::Start(
+      options.mountpoint, [&snapshot] { return snapshot().dump(); }, options.stats_access);
   if (!stats.ok()) {
     cache.InvalidateFs(*pool);
     return stats.status();
+  }
+  std::unique_ptr<MetricsHttpServer> metrics;
+  if (!options.metrics_address.empty()) {
+    auto started =
+        MetricsHttpServer::Start(options.metrics_address, [&snapshot] { return MountMetricsText(snapshot()); });
+    if (!started.ok()) {
+      stats->reset();
+      cache.InvalidateFs(*pool);
+      return started.status();
+    }
+    metrics = std::move(*started);
+    metrics_port = metrics->port();
   }
 
   std::string kernel_options = "fsname=cleancache:" + options.backing + ",subtype=cleancache,default_permissions";
@@ -297,6 +321,7 @@ Status RunMount(const MountOptions& requested, spdlog::logger& log, const std::f
       fs->StopWatching();  // before the session it notifies goes away
     }
   }
+  metrics.reset();
   stats->reset();
   governor.reset();
   fs.reset();

@@ -8,6 +8,7 @@
 
 #include "cleancache/backend.h"
 #include "fuse/backing_read.h"
+#include "fuse/stats_socket.h"
 
 namespace cleancache::fuse {
 
@@ -51,6 +52,10 @@ struct MountOptions {
   // Options for the kernel mount and libfuse (`-o`: allow_other, nosuid,
   // noexec...), checked by the caller against what libfuse accepts.
   std::vector<std::string> kernel_options;
+  // Who may read `cleancache stats` of this mount (stats_socket.h).
+  StatsAccess stats_access;
+  // "127.x.y.z:PORT": Prometheus text at http://ADDRESS/metrics; "" = off.
+  std::string metrics_address;
 };
 
 }  // namespace cleancache::fuse

@@ -6,10 +6,17 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <xxhash.h>
+
+#include <grp.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace cleancache::fuse {
 namespace {
@@ -21,18 +28,59 @@ socklen_t AbstractAddress(const std::string& name, sockaddr_un* addr) {
   return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
 }
 
+// Whether `pid`'s supplementary groups (/proc/PID/status, "Groups:") hold
+// `gid`. SO_PEERCRED carries the primary group only.
+bool InSupplementaryGroup(pid_t pid, gid_t gid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.starts_with("Groups:")) continue;
+    std::istringstream groups(line.substr(7));
+    unsigned long g;
+    while (groups >> g) {
+      if (g == gid) return true;
+    }
+    return false;
+  }
+  return false;
+}
+
 }  // namespace
 
+Result<StatsAccess> StatsAccess::Parse(const std::string& text) {
+  if (text == "owner") return StatsAccess{};
+  if (text == "all") return StatsAccess{Who::kAll, 0};
+  unsigned long number = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (!text.empty() && ec == std::errc() && end == text.data() + text.size()) {
+    return StatsAccess{Who::kGroup, static_cast<gid_t>(number)};
+  }
+  struct group entry;
+  struct group* found = nullptr;
+  char buf[4096];
+  if (!text.empty() && getgrnam_r(text.c_str(), &entry, buf, sizeof(buf), &found) == 0 && found != nullptr) {
+    return StatsAccess{Who::kGroup, found->gr_gid};
+  }
+  return Status::InvalidArgument("stats access '" + text + "' is not owner, all, or a group name or number");
+}
+
+bool StatsAccess::Allows(uid_t owner, pid_t pid, uid_t uid, gid_t gid) const {
+  if (uid == 0 || uid == owner || who == Who::kAll) return true;
+  if (who != Who::kGroup) return false;
+  return gid == group || InSupplementaryGroup(pid, group);
+}
+
 std::string StatsSocketName(const std::string& canonical_mountpoint) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : canonical_mountpoint) h = (h ^ c) * 0x100000001b3ull;
+  // Client and server are the same program, so the hash only has to agree
+  // within one build.
+  const uint64_t h = XXH3_64bits(canonical_mountpoint.data(), canonical_mountpoint.size());
   char hex[17];
   std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
   return std::string("cleancache-mount-") + hex;
 }
 
 Result<std::unique_ptr<StatsServer>> StatsServer::Start(const std::string& canonical_mountpoint,
-                                                        std::function<std::string()> snapshot) {
+                                                        std::function<std::string()> snapshot, StatsAccess access) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::IOError(std::string("stats socket: ") + std::strerror(errno));
   sockaddr_un addr;
@@ -50,11 +98,11 @@ Result<std::unique_ptr<StatsServer>> StatsServer::Start(const std::string& canon
     close(fd);
     return Status::IOError(std::string("eventfd: ") + std::strerror(errno));
   }
-  return std::unique_ptr<StatsServer>(new StatsServer(fd, stop, std::move(snapshot)));
+  return std::unique_ptr<StatsServer>(new StatsServer(fd, stop, std::move(snapshot), access));
 }
 
-StatsServer::StatsServer(int listen_fd, int stop_fd, std::function<std::string()> snapshot)
-    : listen_fd_(listen_fd), stop_fd_(stop_fd), snapshot_(std::move(snapshot)) {
+StatsServer::StatsServer(int listen_fd, int stop_fd, std::function<std::string()> snapshot, StatsAccess access)
+    : listen_fd_(listen_fd), stop_fd_(stop_fd), snapshot_(std::move(snapshot)), access_(access), owner_(getuid()) {
   thread_ = std::thread([this] { Serve(); });
 }
 
@@ -76,7 +124,18 @@ void StatsServer::Serve() {
     if (fds[1].revents != 0) return;
     int client = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (client < 0) continue;
-    std::string text = snapshot_();
+    ucred peer{};
+    socklen_t peer_len = sizeof(peer);
+    std::string text;
+    if (getsockopt(client, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) == 0 &&
+        access_.Allows(owner_, peer.pid, peer.uid, peer.gid)) {
+      text = snapshot_();
+    } else {
+      const std::string who = owner_ == 0 ? "root" : "uid " + std::to_string(owner_) + " and root";
+      text = nlohmann::json{{"error", "permission denied: this mount's stats are readable by " + who +
+                                          " only (the mount's --stats-access widens it)"}}
+                 .dump();
+    }
     size_t done = 0;
     while (done < text.size()) {
       ssize_t n = send(client, text.data() + done, text.size() - done, MSG_NOSIGNAL);
@@ -116,6 +175,11 @@ Result<std::string> FetchMountStats(const std::string& mountpoint) {
     text.append(buf, static_cast<size_t>(n));
   }
   close(fd);
+  // A refusal is a JSON object with only "error" (a snapshot never has one).
+  auto answer = nlohmann::json::parse(text, nullptr, false);
+  if (answer.is_object() && answer.size() == 1 && answer.contains("error") && answer["error"].is_string()) {
+    return Status::PermissionDenied("stats of '" + path + "': " + answer["error"].get<std::string>());
+  }
   return text;
 }
 

@@ -281,8 +281,15 @@ class MemcachedBackend final : public Backend {
     if (std::shared_ptr<Pool> pool = Find(id)) Bump(*pool, key);
   }
 
+  // The servers hold the pages, and memcached does not say how much of what
+  // it holds is ours: pages_stored, real_memory_bytes, capacity_bytes and
+  // evictions are the servers' (curr_items, bytes, limit_maxbytes,
+  // evictions; one `stats` round trip each), shared with whatever else uses
+  // them; extra "server_wide" 1 says so, "servers_answering" how many
+  // answered. Original and compressed sizes stay 0 (not known).
   BackendStats Stats() const override {
     BackendStats stats;
+    AddServerFigures(&stats);
     stats.dropped_puts = counters_.put_failures.load();
     const std::pair<const char*, const std::atomic<uint64_t>*> figures[] = {
         {"gets", &counters_.gets},
@@ -309,6 +316,33 @@ class MemcachedBackend final : public Backend {
   }
 
  private:
+  void AddServerFigures(BackendStats* stats) const {
+    ConnectionPool::Lease connection = connections_->Acquire();
+    stats->extra["server_wide"] = 1;
+    stats->extra["servers_answering"] = 0;
+    if (!connection) return;
+    memcached_return_t rc = MEMCACHED_SUCCESS;
+    memcached_stat_st* servers = memcached_stat(connection->handle, nullptr, &rc);
+    if (servers == nullptr) {
+      connection.MarkBroken();
+      return;
+    }
+    uint64_t answering = 0;
+    const uint32_t count = memcached_server_count(connection->handle);
+    for (uint32_t i = 0; i < count; ++i) {
+      const memcached_stat_st& s = servers[i];
+      if (s.limit_maxbytes == 0) continue;  // did not answer: its entry stays zeroed
+      ++answering;
+      stats->pages_stored += s.curr_items;
+      stats->real_memory_bytes += s.bytes;
+      stats->capacity_bytes += s.limit_maxbytes;
+      stats->evictions += s.evictions;
+    }
+    memcached_stat_free(connection->handle, servers);
+    if (rc != MEMCACHED_SUCCESS) connection.MarkBroken();
+    stats->extra["servers_answering"] = answering;
+  }
+
   std::shared_ptr<Pool> Find(BackendPoolId id) const {
     std::shared_lock lock(pools_mutex_);
     auto it = pools_.find(id);

@@ -36,7 +36,8 @@
 //   PutPages        u64 pool, u64 first, u32 count, u32 area_offset, key
 //   InvalidatePage  u64 pool, u64 index, key
 //   InvalidateInode u64 pool, key
-//   Stats           (empty)                   response: JSON text
+//   Stats           (empty)                   response: JSON text (docs/STATS.md),
+//                                             with "you": the asker's tenant
 //   Ping            (empty)
 // Response bodies (status 0):
 //   Hello    u64 daemon_epoch, u64 session_id, u64 shared_bytes, u32 max_batch, u32 reserved

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "tmem/daemon_connection.h"
 #include "tmem/protocol.h"
@@ -154,8 +155,18 @@ class TmemBackend final : public Backend {
 
   void InvalidateInode(BackendPoolId id, const FileKey& key) override { Invalidate(id, key, 0, false); }
 
+  // The daemon holds the pages, so what is stored, the memory it takes and
+  // the evictions come from it: the row of this client's tenant (the reply's
+  // "you") in its statistics, asked on a connection of its own so the data
+  // connection's one request in flight is not disturbed; a tenant is named
+  // by the peer's credentials, the same for both connections. A daemon that
+  // does not answer within 1 s leaves those figures 0 and
+  // tmem.stats_unavailable 1. Pages of a shared pool that is its own tenant
+  // ("shared:UUID") are not in this client's row.
   BackendStats Stats() const override {
     BackendStats stats;
+    const bool known = AddTenantFigures(&stats);
+    stats.extra["tmem.stats_unavailable"] = known ? 0 : 1;
     stats.dropped_puts = dropped_puts_;
     stats.extra["tmem.gets"] = gets_;
     stats.extra["tmem.hits"] = hits_;
@@ -168,6 +179,34 @@ class TmemBackend final : public Backend {
   }
 
  private:
+  bool AddTenantFigures(BackendStats* stats) const {
+    constexpr uint32_t kStatsTimeoutMs = 1000;  // a stats reader waits at most this for a busy daemon
+    auto text = FetchDaemonStats(options_.socket_path, std::min(options_.timeout_ms, kStatsTimeoutMs));
+    if (!text.ok()) return false;
+    auto json = nlohmann::json::parse(*text, nullptr, false);
+    if (!json.is_object() || !json.contains("you") || !json["you"].is_string() || !json.contains("tenants") ||
+        !json["tenants"].is_array()) {
+      return false;
+    }
+    const std::string you = json["you"].get<std::string>();
+    auto figure = [](const nlohmann::json& row, const char* key) {
+      auto it = row.find(key);
+      return it != row.end() && it->is_number_unsigned() ? it->get<uint64_t>() : uint64_t{0};
+    };
+    for (const auto& row : json["tenants"]) {
+      if (!row.is_object() || row.value("name", std::string()) != you) continue;
+      stats->pages_stored = figure(row, "pages");
+      stats->original_bytes = figure(row, "original_bytes");
+      stats->compressed_bytes = figure(row, "compressed_bytes");
+      stats->real_memory_bytes = figure(row, "real_memory_bytes");
+      stats->capacity_bytes = figure(row, "share_bytes");
+      stats->evictions = figure(row, "evictions");
+      stats->rejected_incompressible = figure(row, "rejected_puts");
+      return true;
+    }
+    return true;  // no row yet: nothing stored for this client, the zeros are real
+  }
+
   struct LocalPool {
     PoolConfig config;
     uint64_t remote = 0;

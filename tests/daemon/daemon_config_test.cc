@@ -90,6 +90,31 @@ TEST(DaemonConfig, ErrorsNameFileLineAndCulprit) {
   }
 }
 
+// The INI reading (libinih) keeps the format's rules: indented keys are keys
+// (not continuations of the previous value), `#` and ` ;` comments end a
+// value, and a line too long for the parser is an error, not two lines.
+TEST(DaemonConfig, IndentationCommentsAndLongLines) {
+  DaemonConfig c;
+  Status s = ParseDaemonConfig("[tenant uid:7]\n  weight = 3\n\tcap = 8M  # eight\n", "f.conf", &c);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(c.tenants.at("uid:7").weight, 3u);
+  EXPECT_EQ(c.tenants.at("uid:7").cap, 8u << 20);
+  EXPECT_EQ(c.tenant_by, TenantBy::kUid);
+  DaemonConfig top;
+  ASSERT_TRUE(ParseDaemonConfig("capacity = 2G ; two\n   max_clients = 5\n", "f.conf", &top).ok());
+  EXPECT_EQ(top.capacity, 2ull << 30);
+  EXPECT_EQ(top.max_clients, 5u);
+  DaemonConfig longer;
+  s = ParseDaemonConfig("capacity = 1G\nsocket = /" + std::string(300, 'a') + "\n", "f.conf", &longer);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("f.conf:2: line longer than"), std::string::npos) << s.message();
+  // A syntax error before a bad value is the one reported, and vice versa.
+  s = ParseDaemonConfig("no equals\nbogus = 1\n", "f.conf", &longer);
+  EXPECT_NE(s.message().find("f.conf:1: expected"), std::string::npos) << s.message();
+  s = ParseDaemonConfig("bogus = 1\nno equals\n", "f.conf", &longer);
+  EXPECT_NE(s.message().find("f.conf:1: unknown key 'bogus'"), std::string::npos) << s.message();
+}
+
 TEST(DaemonConfig, CheckRefusesStoresThatCannotBeMade) {
   DaemonConfig c;
   ASSERT_TRUE(ParseDaemonConfig("capacity = 99999T", "f.conf", &c).ok());  // a size; zcache decides

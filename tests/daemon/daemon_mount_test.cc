@@ -157,5 +157,45 @@ TEST(DaemonMount, KernelModeMountIsItsUidsTenantAndItsCapHolds) {
   EXPECT_GT(row["evictions"].get<uint64_t>(), 0u) << row.dump();
 }
 
+// A mount on the daemon shows what the daemon holds for it (its tenant's
+// row), not zeros; a daemon that cannot be asked shows as unavailable.
+TEST(DaemonMount, MountStatsShowWhatTheDaemonHoldsForIt) {
+  DaemonHarness daemon;  // tenants by process: the mount process is one
+  TestMount mount({"--backend", daemon.Spec()});
+  ASSERT_TRUE(mount.ok());
+  std::string data;
+  for (int i = 0; data.size() < (4u << 20); ++i) data += "line " + std::to_string(i) + " of a compressible file\n";
+  WriteFile(mount.B("text"), data);
+  WaitUntilSettled();
+  for (int pass = 0; pass < 2; ++pass) {
+    ASSERT_EQ(ReadFile(mount.M("text")), data);
+    ASSERT_TRUE(mount.WaitForDeferredPuts());
+  }
+  const auto stats = mount.Stats();
+  const auto& cc = stats["cleancache"];
+  EXPECT_GT(cc["pages_stored"].get<uint64_t>(), 0u) << stats.dump(2);
+  EXPECT_GT(cc["memory_used_bytes"].get<uint64_t>(), 0u) << stats.dump(2);
+  EXPECT_GT(cc["capacity_bytes"].get<uint64_t>(), 0u) << stats.dump(2);
+  EXPECT_GT(cc["compressed_bytes"].get<uint64_t>(), 0u) << stats.dump(2);
+  EXPECT_GT(stats["summary"]["compression_ratio"].get<double>(), 1.0) << stats.dump(2);
+  EXPECT_EQ(stats["backend_details"]["tmem.stats_unavailable"], 0);
+  const std::string tenant = "pid:" + std::to_string(stats["mount"]["pid"].get<int64_t>());
+  nlohmann::json row;
+  const auto daemon_stats = daemon.server().Stats();
+  for (const auto& t : daemon_stats["tenants"]) {
+    if (t["name"] == tenant) row = t;
+  }
+  ASSERT_FALSE(row.is_null()) << tenant << "\n" << daemon_stats.dump(2);
+  EXPECT_EQ(cc["pages_stored"], row["pages"]);
+  EXPECT_EQ(cc["memory_used_bytes"], row["real_memory_bytes"]);
+  EXPECT_EQ(cc["capacity_bytes"], row["share_bytes"]);
+
+  daemon.Stop();
+  const auto gone = mount.Stats();
+  EXPECT_EQ(gone["backend_details"]["tmem.stats_unavailable"], 1) << gone.dump(2);
+  EXPECT_EQ(gone["cleancache"]["pages_stored"], 0u);
+  EXPECT_TRUE(gone["summary"]["compression_ratio"].is_null());
+}
+
 }  // namespace
 }  // namespace cleancache::testing

@@ -17,8 +17,10 @@
 
 #include "cleancache/backend_spec.h"
 #include "cleancache/cleancache.hpp"
+#include "cleancache/version.h"
 #include "daemon/stats_report.h"
 #include "daemon_harness.h"
+#include "support/prometheus_check.h"
 #include "support/workloads.h"
 #include "tmem/daemon_connection.h"
 
@@ -519,21 +521,71 @@ TEST(DaemonServer, StatsOverTheSocketAndPrometheusMetrics) {
   EXPECT_TRUE(found) << *text;
   EXPECT_NE(StatsTable(stats).find(me), std::string::npos);
 
+  // Scraped over loopback and read line by line as Prometheus would.
   ASSERT_NE(d.server().metrics_port(), 0);
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(d.server().metrics_port());
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  const std::string request = "GET /metrics HTTP/1.0\r\n\r\n";
-  ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
-  std::string response;
-  char buf[4096];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;) response.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  EXPECT_NE(response.find("200 OK"), std::string::npos);
-  EXPECT_NE(response.find("cleancached_tenant_hits_total{tenant=\"" + me + "\"} 1"), std::string::npos) << response;
+  auto reply = testing::HttpGet(d.server().metrics_port(), "/metrics");
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_NE(reply.content_type.find("version=0.0.4"), std::string::npos) << reply.content_type;
+  auto before = testing::CheckExposition(reply.body);
+  ASSERT_TRUE(before.error.empty()) << before.error << "\n" << reply.body;
+  const std::string tenant = "{tenant=\"" + me + "\"}";
+  EXPECT_EQ(before.Value("cleancached_tenant_hits_total" + tenant), 1) << reply.body;
+  EXPECT_EQ(before.Value("cleancached_hits_total"), 1) << reply.body;
+  EXPECT_EQ(before.Value("cleancached_misses_total"), 1);
+  EXPECT_EQ(before.Value("cleancached_puts_total"), 1);
+  EXPECT_EQ(before.Value("cleancached_evictions_total"), 0);
+  EXPECT_EQ(before.types.at("cleancached_hits_total"), "counter");
+  EXPECT_EQ(before.types.at("cleancached_real_memory_bytes"), "gauge");
+  EXPECT_EQ(before.Value(std::string("cleancached_build_info{version=\"") + Version() + "\",revision=\"" +
+                         BuildRevision() + "\"}"),
+            1)
+      << reply.body;
+  // Traffic moves the counters.
+  for (uint64_t i = 1; i <= 5; ++i) client->PutPage(*pool, key, i, PageOf(i));
+  for (uint64_t i = 1; i <= 5; ++i) EXPECT_TRUE(client->GetPage(*pool, key, i, out));
+  EXPECT_FALSE(client->GetPage(*pool, key, 99, out));
+  auto after = testing::CheckExposition(testing::HttpGet(d.server().metrics_port(), "/metrics").body);
+  ASSERT_TRUE(after.error.empty()) << after.error;
+  EXPECT_EQ(after.Value("cleancached_hits_total"), 6);
+  EXPECT_EQ(after.Value("cleancached_misses_total"), 2);
+  EXPECT_EQ(after.Value("cleancached_puts_total"), 6);
+  EXPECT_EQ(after.Value("cleancached_tenant_hits_total" + tenant), 6);
+  EXPECT_GT(after.Value("cleancached_real_memory_bytes"), 0);
+  EXPECT_EQ(testing::HttpGet(d.server().metrics_port(), "/other").status, 404);
+}
+
+// A tenant's miss-ratio sizing, when its stats carry one, is shown in the
+// table and exported as gauges (a hand-made snapshot: the figures themselves
+// are the miss-ratio code's business).
+TEST(DaemonStatsReport, SizingSectionIsShownAndExportedWhenPresent) {
+  nlohmann::json stats = {{"schema_version", 1},
+                          {"daemon", {{"capacity_bytes", 1u << 30}, {"tenants", 2}, {"tenant_by", "uid"}}},
+                          {"tenants",
+                           {{{"name", "uid:1000"},
+                             {"sizing",
+                              {{"memory_for_90pct_bytes", 64u << 20},
+                               {"memory_for_95pct_bytes", 96u << 20},
+                               {"memory_for_99pct_bytes", 200u << 20},
+                               {"best_hit_ratio", 0.8},
+                               {"hit_ratio_now", 0.5},
+                               {"capacity_bytes", 32u << 20}}}},
+                            {{"name", "uid:0"}}}}};
+  const std::string table = StatsTable(stats);
+  const auto at = table.find("sizing");
+  ASSERT_NE(at, std::string::npos) << table;
+  const std::string sizing = table.substr(at);
+  EXPECT_NE(sizing.find("uid:1000"), std::string::npos) << table;
+  EXPECT_NE(sizing.find("64 MiB"), std::string::npos) << table;
+  EXPECT_NE(sizing.find("80.0%"), std::string::npos) << table;
+  EXPECT_EQ(sizing.find("uid:0 "), std::string::npos) << "a tenant without sizing gets no row\n" << table;
+  const auto e = testing::CheckExposition(MetricsText(stats));
+  ASSERT_TRUE(e.error.empty()) << e.error;
+  EXPECT_EQ(e.Value("cleancached_tenant_sizing_memory_for_90pct_bytes{tenant=\"uid:1000\"}"), 64u << 20);
+  EXPECT_EQ(e.Value("cleancached_tenant_sizing_best_hit_ratio{tenant=\"uid:1000\"}"), 0.8);
+  EXPECT_EQ(e.Value("cleancached_tenant_sizing_best_hit_ratio{tenant=\"uid:0\"}"), -1);
+  stats["tenants"][0].erase("sizing");
+  EXPECT_EQ(StatsTable(stats).find("sizing"), std::string::npos);
+  EXPECT_EQ(MetricsText(stats).find("sizing"), std::string::npos);
 }
 
 TEST(DaemonServer, TenantThatCyclesPastItsMemoryGetsARightsizingEstimate) {
@@ -729,7 +781,7 @@ TEST(DaemonTenants, DroppedPutsAreCountedInStatsTableAndMetrics) {
   EXPECT_EQ(stats["daemon"]["dropped_puts"], 65u);
   EXPECT_NE(StatsTable(stats).find("DROPPED"), std::string::npos);
   EXPECT_NE(StatsTable(stats).find("65 puts dropped"), std::string::npos) << StatsTable(stats);
-  const std::string metrics = PrometheusText(stats);
+  const std::string metrics = MetricsText(stats);
   EXPECT_NE(metrics.find("cleancached_tenant_dropped_puts_total{tenant=\"" + me + "\"} 64"), std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("cleancached_dropped_puts_total 65"), std::string::npos) << metrics;
@@ -752,7 +804,7 @@ TEST(DaemonTenants, ShareShownIsTheEnforcedOneAtMostTheCap) {
   const auto line = table.find(me);
   ASSERT_NE(line, std::string::npos);
   EXPECT_NE(table.substr(line, table.find('\n', line) - line).find("8 MiB"), std::string::npos) << table;
-  EXPECT_NE(PrometheusText(stats).find("cleancached_tenant_share_bytes{tenant=\"" + me + "\"} 8388608"),
+  EXPECT_NE(MetricsText(stats).find("cleancached_tenant_share_bytes{tenant=\"" + me + "\"} 8388608"),
             std::string::npos);
 }
 

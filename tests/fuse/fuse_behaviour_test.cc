@@ -309,8 +309,8 @@ TEST(FuseBadInput, DeadMountIsNamedAndCanBeUnmounted) {
   std::string json_path = t.root + "/stats.json";
   ASSERT_EQ(Shell(std::string(CLEANCACHE_CLI_PATH) + " stats --json '" + t.root + "/m' > '" + json_path + "'"), 0);
   auto stats = nlohmann::json::parse(ReadFile(json_path), nullptr, false);
-  ASSERT_TRUE(stats.contains("pid"));
-  pid_t pid = stats["pid"].get<pid_t>();
+  ASSERT_TRUE(stats.contains("mount"));
+  pid_t pid = stats["mount"]["pid"].get<pid_t>();
   ASSERT_GT(pid, 0);
   ASSERT_EQ(kill(pid, SIGKILL), 0);
   for (int i = 0; i < 500 && kill(pid, 0) == 0; ++i) usleep(10000);
@@ -338,9 +338,14 @@ TEST(FuseCli, MountStatsUmountInTheBackground) {
   EXPECT_EQ(Shell(std::string(CLEANCACHE_CLI_PATH) + " stats --json '" + t.root + "/m' > '" + json_path + "'"), 0);
   auto stats = nlohmann::json::parse(ReadFile(json_path), nullptr, false);
   ASSERT_FALSE(stats.is_discarded());
+  EXPECT_EQ(stats["schema_version"], 1);
   EXPECT_EQ(stats["writes"]["bytes"].get<uint64_t>(), 4u);
-  EXPECT_EQ(
-      Shell(std::string(CLEANCACHE_CLI_PATH) + " stats '" + t.root + "/m' | grep -q 'reads.bytes_from_cleancache'"), 0);
+  const std::string view_path = t.root + "/stats.txt";
+  EXPECT_EQ(Shell(std::string(CLEANCACHE_CLI_PATH) + " stats '" + t.root + "/m' > '" + view_path + "'"), 0);
+  const std::string view = ReadFile(view_path);
+  EXPECT_NE(view.find("hit ratio"), std::string::npos) << view;
+  EXPECT_NE(view.find("saved"), std::string::npos) << view;
+  EXPECT_LT(view.find("hit ratio"), view.find("Reads")) << "the headline comes before the details";
   r = RunCommand({CLEANCACHE_CLI_PATH, "umount", t.root + "/m"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_FALSE(fuse::IsMountPoint(t.root + "/m"));

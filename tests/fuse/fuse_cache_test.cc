@@ -81,7 +81,7 @@ TEST_P(CacheModes, SecondPassOfAWorkingSetBiggerThanThePrimaryComesFromCleancach
   EXPECT_GT(second["cleancache"]["compression_ratio"].get<double>(), 1.5);
 }
 
-uint64_t Invalidates(const nlohmann::json& stats) { return stats["pool"]["invalidates"].get<uint64_t>(); }
+uint64_t Invalidates(const nlohmann::json& stats) { return stats["cleancache"]["invalidations"].get<uint64_t>(); }
 
 // One writer stamps pages of `name` with increasing versions while two
 // readers check that every page they read is at least the version
@@ -231,7 +231,7 @@ TEST(SharedPool, MountWithSharedUuidCachesAndStaysCoherent) {
   ASSERT_TRUE(ReadThrough(mount.M("f"), false) == content);
   ASSERT_TRUE(ReadThrough(mount.M("f"), false) == content);
   auto stats = mount.Stats();
-  EXPECT_TRUE(stats["pool"]["shared"].get<bool>());
+  EXPECT_TRUE(stats["cleancache"]["shared_pool"].get<bool>());
   EXPECT_GT(Reads(stats, "pages_from_cleancache"), 0u);
   // Changed behind the back: never served stale.
   std::string changed = TextLike(4u << 20, 4);

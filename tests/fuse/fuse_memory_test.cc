@@ -116,7 +116,7 @@ TEST(MemoryBudget, MemoryOptionCapsTheCleancache) {
   EXPECT_EQ(s["memory"]["max_bytes"].get<uint64_t>(), 48 * MiB);
   EXPECT_LE(s["cleancache"]["capacity_bytes"].get<uint64_t>(), 48 * MiB);
   // The mount's default codec where a spec names none.
-  EXPECT_NE(s["backend"].get<std::string>().find("zstd"), std::string::npos) << s["backend"];
+  EXPECT_NE(s["mount"]["backend"].get<std::string>().find("zstd"), std::string::npos) << s["mount"];
 }
 
 TEST(MemoryBudget, AMountInACgroupSizesItselfFromTheLimitAndYieldsToANeighbour) {
@@ -156,7 +156,7 @@ TEST(MemoryBudget, AMountInACgroupSizesItselfFromTheLimitAndYieldsToANeighbour) 
   // The mount's own memory may have grown meanwhile (ASan's quarantine), and
   // the governor with it: take the state as it is now.
   s = m.Stats();
-  const uint64_t filled = s["cleancache"]["real_memory_bytes"].get<uint64_t>();
+  const uint64_t filled = s["cleancache"]["memory_used_bytes"].get<uint64_t>();
   const uint64_t others_now = s["memory"]["others_bytes"].get<uint64_t>();
   if (filled < 32 * MiB) GTEST_SKIP() << "the mount process holds " << others_now / MiB << " MiB itself";
   ASSERT_GE(filled, std::min(capacity, s["cleancache"]["capacity_bytes"].get<uint64_t>()) / 2) << s.dump();
@@ -176,7 +176,7 @@ TEST(MemoryBudget, AMountInACgroupSizesItselfFromTheLimitAndYieldsToANeighbour) 
   // The governor samples every 100 ms: its last step may lag the neighbour's.
   auto yielded = [&](const nlohmann::json& j) {
     uint64_t cap = j["cleancache"]["capacity_bytes"].get<uint64_t>();
-    return cap <= kLimit - kReserve - neighbour_bytes && j["cleancache"]["real_memory_bytes"].get<uint64_t>() <= cap;
+    return cap <= kLimit - kReserve - neighbour_bytes && j["cleancache"]["memory_used_bytes"].get<uint64_t>() <= cap;
   };
   auto settle = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   do {

@@ -40,7 +40,7 @@ mode_t ModeOf(const std::string& path) {
 }
 
 uint64_t GetxattrRequests(const TestMount& mount) {
-  return mount.Stats()["xattrs"]["getxattr_requests"].get<uint64_t>();
+  return mount.Stats()["coherency"]["getxattr_requests"].get<uint64_t>();
 }
 
 class PrivilegeKill : public ::testing::TestWithParam<std::string> {

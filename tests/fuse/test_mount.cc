@@ -146,7 +146,7 @@ bool TestMount::WaitForDeferredPuts() const {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
     nlohmann::json stats = Stats();
-    if (stats.contains("deferred_puts") && stats["deferred_puts"]["queued"].get<uint64_t>() == 0) return true;
+    if (stats.contains("background_puts") && stats["background_puts"]["pending"].get<uint64_t>() == 0) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return false;

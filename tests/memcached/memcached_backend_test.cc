@@ -546,6 +546,30 @@ TEST_F(MemcachedBackendTest, StuckServerCannotResurrectAnOlderPage) {
   }
 }
 
+// What the servers hold is the servers' figures, not zeros: a mount's
+// `cleancache stats` shows them (docs/STATS.md, "With a remote backend").
+TEST_F(MemcachedBackendTest, StatsShowWhatTheServersHold) {
+  auto second = MemcachedServer::Start(16);
+  ASSERT_TRUE(second);
+  auto backend = CreateBackend(MemcachedSpec({server_.get(), second.get()}, kPatientClient));
+  ASSERT_TRUE(backend.ok()) << backend.status().ToString();
+  BackendPoolId pool = Open(true, backend->get());
+  constexpr uint64_t kCount = 64;
+  for (uint64_t i = 0; i < kCount; ++i) Put(pool, 1, i, 3, backend->get());
+  BackendStats stats = (*backend)->Stats();
+  EXPECT_EQ(stats.extra.at("server_wide"), 1u);
+  EXPECT_EQ(stats.extra.at("servers_answering"), 2u);
+  EXPECT_EQ(stats.pages_stored, kCount);
+  EXPECT_GT(stats.real_memory_bytes, kCount * 1024) << "sealed pages of compressible data";
+  EXPECT_EQ(stats.capacity_bytes, (64ull + 16) << 20);  // the servers' -m
+  // A server that stops answering drops out of the figures.
+  second.reset();
+  stats = (*backend)->Stats();
+  EXPECT_EQ(stats.extra.at("servers_answering"), 1u);
+  EXPECT_EQ(stats.capacity_bytes, 64ull << 20);
+  EXPECT_LT(stats.pages_stored, kCount);
+}
+
 TEST(MemcachedBackendCreate, NoServerAnsweringIsAClearError) {
   auto backend = CreateBackend("memcached://127.0.0.1:1?connect_timeout=50");
   ASSERT_FALSE(backend.ok());
