@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <tuple>
+
 #include "cleancache/backend_spec.h"
+#include "cleancache/sizing_json.h"
 
 namespace cleancache::daemon {
 namespace {
@@ -24,6 +27,38 @@ std::string PromLabel(const std::string& value) {
       continue;
     }
     out += c;
+  }
+  return out;
+}
+
+// The tenants' "sizing" sections (miss-ratio curves) as gauges; tenants
+// with no reads yet have no memory figures and are left out of those.
+std::string SizingPrometheus(const nlohmann::json& stats) {
+  std::string out =
+      "# HELP cleancached_tenant_memory_for_hit_ratio_bytes Real memory for this share of the tenant's best hit "
+      "ratio, per its miss-ratio curve.\n# TYPE cleancached_tenant_memory_for_hit_ratio_bytes gauge\n";
+  const std::pair<const char*, const char*> shares[] = {
+      {"0.90", "memory_for_90pct_bytes"}, {"0.95", "memory_for_95pct_bytes"}, {"0.99", "memory_for_99pct_bytes"}};
+  for (const auto& t : stats.at("tenants")) {
+    if (!t.contains("sizing")) continue;
+    for (const auto& [share, field] : shares) {
+      const nlohmann::json& sizing = t.at("sizing");
+      if (sizing.contains(field) && sizing.at(field).is_number())
+        out += fmt::format("cleancached_tenant_memory_for_hit_ratio_bytes{{tenant=\"{}\",share=\"{}\"}} {}\n",
+                           PromLabel(t.value("name", std::string())), share, sizing.at(field).get<uint64_t>());
+    }
+  }
+  for (const auto& [metric, field, help] :
+       {std::tuple{"cleancached_tenant_best_hit_ratio", "best_hit_ratio",
+                   "Hit ratio with unbounded memory, per the tenant's miss-ratio curve."},
+        std::tuple{"cleancached_tenant_hit_ratio_now", "hit_ratio_now",
+                   "Hit ratio at the tenant's share, per its miss-ratio curve."}}) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", metric, help, metric);
+    for (const auto& t : stats.at("tenants")) {
+      if (t.contains("sizing"))
+        out += fmt::format("{}{{tenant=\"{}\"}} {}\n", metric, PromLabel(t.value("name", std::string())),
+                           t.at("sizing").value(field, 0.0));
+    }
   }
   return out;
 }
@@ -61,9 +96,8 @@ nlohmann::json StatsToJson(const DaemonFigures& d, const std::vector<TenantView>
                     {"dropped_puts", tenant_dropped},
                     {"rejected_puts", t.store.rejected_incompressible},
                     {"governor_evicted_bytes", t.governor_evicted_bytes},
-                    {"ghost_hits", t.ghost_hits},
-                    {"memory_for_90pct_bytes",
-                     t.memory_for_90pct_bytes ? nlohmann::json(*t.memory_for_90pct_bytes) : nlohmann::json()},
+                    {"memory_for_90pct_bytes", SizingJson(t.sizing)["memory_for_90pct_bytes"]},
+                    {"sizing", SizingJson(t.sizing)},
                     {"connections", t.connections}});
   }
   out["daemon"] = {{"epoch", d.epoch},
@@ -141,7 +175,6 @@ std::string PrometheusText(const nlohmann::json& stats) {
       {"cleancached_tenant_evictions_total", "evictions", "Pages evicted from the tenant's store.", "counter"},
       {"cleancached_tenant_dropped_puts_total", "dropped_puts", "Pages put and not stored (no room, poor compression).",
        "counter"},
-      {"cleancached_tenant_ghost_hits_total", "ghost_hits", "Misses on recently evicted pages.", "counter"},
   };
   for (const Series& s : series) {
     gauge(s.metric, s.help, s.type);
@@ -150,6 +183,7 @@ std::string PrometheusText(const nlohmann::json& stats) {
           fmt::format("{}{{tenant=\"{}\"}} {}\n", s.metric, PromLabel(t.value("name", std::string())), U(t, s.field));
     }
   }
+  out += SizingPrometheus(stats);
   return out;
 }
 
