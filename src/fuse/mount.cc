@@ -23,6 +23,7 @@
 #include "fuse/file_validator.h"
 #include "fuse/fuse_api.h"
 #include "fuse/memory_governor.h"
+#include "fuse/pool_observer.h"
 #include "fuse/stats_socket.h"
 
 namespace cleancache::fuse {
@@ -184,9 +185,12 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
   if (!spec.ok()) return spec.status();
   auto memory = PrepareGovernedSpec(options, *spec);
   if (!memory.ok()) return memory.status();
-  auto backend = CreateBackend(*spec);
+  auto created = CreateBackend(*spec);
+  if (!created.ok()) return created.status();
+  auto backend = ObservePool(std::move(*created), options, memory->source ? memory->ceiling : 0);
   if (!backend.ok()) return backend.status();
-  Backend* store = backend->get();  // owned by `cache`, which outlives `governor`
+  ObservedBackend* observed = backend->get();  // the pool's curve and trace
+  Backend* store = backend->get();             // owned by `cache`, which outlives `governor`
   Cleancache cache;
   if (Status s = cache.RegisterBackend(std::move(*backend)); !s.ok()) return s;
   std::unique_ptr<MemoryGovernor> governor;
@@ -234,9 +238,10 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
   auto fs = std::make_unique<CachedFs>(options, cache, *pool, root_fd,
                                        DeviceQualified(*root_identity, root_stat.st_dev), governor.get());
 
-  auto stats = StatsServer::Start(options.mountpoint, [&fs, &governor] {
+  auto stats = StatsServer::Start(options.mountpoint, [&fs, &governor, observed, &options] {
     nlohmann::json j = fs->StatsJson();
     if (governor) j["memory"] = MemoryJson(governor->Stats());
+    AddObservation(j, *observed, options);
     return j.dump();
   });
   if (!stats.ok()) {
@@ -293,6 +298,7 @@ Status RunMount(const MountOptions& requested, const std::function<void()>& on_m
   governor.reset();
   fs.reset();
   cache.InvalidateFs(*pool);
+  if (Status s = observed->CloseTrace(); !s.ok() && result.ok()) result = s;
   return result;
 }
 

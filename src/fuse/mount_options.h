@@ -44,6 +44,11 @@ struct MountOptions {
   unsigned max_threads = 0;      // 0 = libfuse default
   bool debug = false;            // libfuse request log on stderr
   bool allow_nonempty = false;   // mount over a directory that has entries (hiding them)
+  // Record the pool's page accesses (gets, puts, invalidations as the
+  // backend sees them) to this file in page_trace.h's format, up to
+  // trace_max_bytes (then recording stops, with a log line); "" = off.
+  std::string trace_path;
+  uint64_t trace_max_bytes = 64ull << 20;
 };
 
 }  // namespace cleancache::fuse

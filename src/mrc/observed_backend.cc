@@ -69,7 +69,8 @@ void ObservedBackend::Record(TraceOp op, BackendPoolId pool, const FileKey& key,
   r.index = index;
   r.op = op;
   r.pool = static_cast<uint8_t>(pool);
-  if (!trace_->Append(r) && !trace_full_reported_.exchange(true) && on_trace_full_) {
+  // A failed append after CloseTrace (a racing put) is no full trace.
+  if (!trace_->Append(r) && tracing_.load() && !trace_full_reported_.exchange(true) && on_trace_full_) {
     on_trace_full_(trace_->records());
   }
 }
