@@ -17,6 +17,7 @@ Result<std::unique_ptr<ObservedBackend>> ObservePool(std::unique_ptr<Backend> ba
     TraceWriterOptions t;
     t.page_size = CachedFs::kPageSize;
     t.max_bytes = options.trace_max_bytes;
+    t.puts_recorded = true;  // the pool's own puts are records: a replay must not add one per miss
     auto writer = TraceWriter::Create(options.trace_path, t);
     if (!writer.ok()) return writer.status();
     o.trace = std::move(*writer);

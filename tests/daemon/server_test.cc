@@ -573,6 +573,18 @@ TEST(DaemonServer, TenantThatCyclesPastItsMemoryGetsASizingSection) {
     EXPECT_GE(sizing["memory_for_95pct_bytes"].get<uint64_t>(), sizing["memory_for_90pct_bytes"].get<uint64_t>());
     EXPECT_GE(sizing["memory_for_99pct_bytes"].get<uint64_t>(), sizing["memory_for_95pct_bytes"].get<uint64_t>());
     EXPECT_EQ(sizing["reads"].get<uint64_t>(), 12u * 2048);
+    // And as Prometheus gauges.
+    const std::string text = PrometheusText(stats);
+    for (const char* share : {"0.90", "0.95", "0.99"}) {
+      const std::string series =
+          "cleancached_tenant_memory_for_hit_ratio_bytes{tenant=\"" + me + "\",share=\"" + share + "\"} ";
+      EXPECT_NE(text.find(series), std::string::npos) << series << "\n" << text;
+    }
+    EXPECT_NE(text.find("cleancached_tenant_memory_for_hit_ratio_bytes{tenant=\"" + me + "\",share=\"0.90\"} " +
+                        std::to_string(sizing["memory_for_90pct_bytes"].get<uint64_t>())),
+              std::string::npos);
+    EXPECT_NE(text.find("cleancached_tenant_best_hit_ratio{tenant=\"" + me + "\"}"), std::string::npos);
+    EXPECT_NE(text.find("cleancached_tenant_hit_ratio_now{tenant=\"" + me + "\"}"), std::string::npos);
     return;
   }
   FAIL() << "tenant not found: " << stats.dump();

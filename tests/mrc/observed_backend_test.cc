@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <random>
 #include <thread>
 
 #include "cleancache/backend_spec.h"
@@ -25,9 +27,14 @@ std::unique_ptr<ObservedBackend> Observed(uint64_t capacity, std::unique_ptr<Tra
   return std::make_unique<ObservedBackend>(std::move(*backend), std::move(o));
 }
 
+// Half random, half zero: LZ4 stores it in a little over half a page.
 std::vector<uint8_t> Page(uint64_t i) {
-  std::vector<uint8_t> p(4096);
-  for (size_t j = 0; j < p.size(); ++j) p[j] = static_cast<uint8_t>((i * 131 + j * (i % 7 + 1)) & 0xff);
+  std::vector<uint8_t> p(4096, 0);
+  std::mt19937_64 rng(i + 1);
+  for (size_t j = 0; j < 2048; j += 8) {
+    const uint64_t v = rng();
+    std::memcpy(p.data() + j, &v, 8);
+  }
   return p;
 }
 
@@ -86,7 +93,7 @@ TEST(ObservedBackend, ForwardsAndSizesALoopThatFits) {
 TEST(ObservedBackend, ALoopPastTheCapacityHitsNothingNowAndSaysWhatItNeeds) {
   auto b = Observed(8 << 20);
   auto pool = b->OpenPool(KeepOnGet());
-  // 16,000 incompressible-ish pages would need ~8x 8 MiB even compressed.
+  // 16,000 pages of ~2.1 KiB stored: ~33 MiB, four times the capacity.
   const uint64_t hits = Loop(*b, *pool, 1, 16000, 4);
   const Sizing s = b->SizingNow();
   EXPECT_LT(static_cast<double>(hits) / (4 * 16000), 0.1);
@@ -121,6 +128,7 @@ TEST(ObservedBackend, RecordsEveryAccessInTheTrace) {
   auto trace = ReadPageTrace(path);
   ASSERT_TRUE(trace.ok()) << trace.status().message();
   ASSERT_EQ(trace->records.size(), 7u);
+  EXPECT_FALSE(trace->puts_recorded);  // the writer's option, off by default
   const TraceOp ops[] = {TraceOp::kGet, TraceOp::kGet, TraceOp::kGet,       TraceOp::kPut,
                          TraceOp::kPut, TraceOp::kPut, TraceOp::kInvalidate};
   const uint64_t indexes[] = {10, 11, 12, 10, 11, 12, 11};
