@@ -29,6 +29,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <random>
 #include <string>
@@ -126,12 +127,12 @@ bool Connectable(const std::string& path) {
   return ok;
 }
 
-struct Result {
+struct Outcome {
   std::vector<uint64_t> zipf, scan;  // hits per phase
   nlohmann::json stats;              // the daemon's, at the end
 };
 
-Result RunOnce(const Args& a, const std::string& policy, uint64_t seed) {
+Outcome RunOnce(const Args& a, const std::string& policy, uint64_t seed) {
   char dir_template[] = "/tmp/cc-govbench-XXXXXX";
   const std::string dir = mkdtemp(dir_template);
   const std::string socket = dir + "/tmem.sock", config = dir + "/cleancached.conf";
@@ -147,7 +148,7 @@ Result RunOnce(const Args& a, const std::string& policy, uint64_t seed) {
     _exit(127);
   }
   for (int i = 0; i < 500 && !Connectable(socket); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  Result r;
+  Outcome r;
   int pipes[2][2];
   pid_t clients[2];
   for (int c = 0; c < 2; ++c) {
@@ -199,7 +200,7 @@ double Median(std::vector<double> v) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int Main(int argc, char** argv) {
   Args a;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -242,7 +243,7 @@ int main(int argc, char** argv) {
     uint64_t half[2] = {0, 0}, all[2] = {0, 0};
     for (int p = 0; p < 2; ++p) {
       const char* policy = p == 0 ? "weight" : "curve";
-      const Result r = RunOnce(a, policy, 1000 + round);
+      const Outcome r = RunOnce(a, policy, 1000 + round);
       const size_t from = static_cast<size_t>(a.phases / 2);
       half[p] = Sum(r.zipf, from) + Sum(r.scan, from);
       all[p] = Sum(r.zipf, 0) + Sum(r.scan, 0);
@@ -271,4 +272,13 @@ int main(int argc, char** argv) {
       "curve/weight total hits, second half: median %.3f (spread %.3f); all phases: median %.3f (spread %.3f)\n",
       Median(ratio_half), spread(ratio_half), Median(ratio_all), spread(ratio_all));
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "governor_bench: %s\n", e.what());
+    return 1;
+  }
 }

@@ -100,6 +100,7 @@ int main(int argc, char** argv) {
     g.workload = w;
     const PageTrace trace = mrc::GenerateTrace(g);
     std::vector<Run> runs;
+    runs.reserve(capacities.size());
     for (uint64_t cap : capacities) runs.push_back(Replay(trace, cap, *corpus));
     std::printf("%-9s", mrc::WorkloadName(w));
     for (size_t i = 0; i < runs.size(); ++i) {

@@ -1,6 +1,7 @@
 #include "cleancache/observed_backend.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace cleancache {
 namespace {
@@ -33,7 +34,7 @@ uint64_t MemoryForShareOfBest(const MissRatioCurve::Snapshot& curve, double shar
       lo = mid + 1;
     }
   }
-  return static_cast<uint64_t>(static_cast<double>(lo) * bytes_per_page + 0.5);
+  return static_cast<uint64_t>(std::llround(static_cast<double>(lo) * bytes_per_page));
 }
 
 Sizing SizingFromCurve(const MissRatioCurve::Snapshot& curve, uint64_t capacity_bytes, double bytes_per_page) {
@@ -41,7 +42,7 @@ Sizing SizingFromCurve(const MissRatioCurve::Snapshot& curve, uint64_t capacity_
   s.capacity_bytes = capacity_bytes;
   s.bytes_per_page = bytes_per_page;
   s.sampling_rate = curve.sampling_rate();
-  s.reads = static_cast<uint64_t>(std::max(0.0, curve.accesses()) + 0.5);
+  s.reads = static_cast<uint64_t>(std::llround(std::max(0.0, curve.accesses())));
   if (curve.accesses() <= 0 || bytes_per_page <= 0) return s;
   s.best_hit_ratio = curve.HitRatioAtPages(kUnbounded);
   s.hit_ratio_now = curve.HitRatioAtPages(static_cast<uint64_t>(static_cast<double>(capacity_bytes) / bytes_per_page));
