@@ -28,7 +28,7 @@ using namespace cleancache;
 struct Run {
   double measured = 0;
   MissRatioCurve::Snapshot curve;
-  double bytes_per_page = 0;
+  PageCost cost;
   double rate = 0;
 };
 
@@ -61,7 +61,7 @@ Run Replay(const PageTrace& trace, uint64_t capacity, const PageCorpus& corpus) 
   Run run;
   run.measured = reads == 0 ? 0 : static_cast<double>(hits) / static_cast<double>(reads);
   run.curve = b.Curve();
-  run.bytes_per_page = b.BytesPerPage(b.Stats());
+  run.cost = b.Cost(b.Stats());
   run.rate = b.curve().sampling_rate();
   return run;
 }
@@ -104,11 +104,11 @@ int main(int argc, char** argv) {
     for (uint64_t cap : capacities) runs.push_back(Replay(trace, cap, *corpus));
     std::printf("%-9s", mrc::WorkloadName(w));
     for (size_t i = 0; i < runs.size(); ++i) {
-      const double own = SizingFromCurve(runs[i].curve, capacities[i], runs[i].bytes_per_page).hit_ratio_now;
+      const double own = SizingFromCurve(runs[i].curve, capacities[i], runs[i].cost).hit_ratio_now;
       double other = 0;
       for (size_t j = 0; j < runs.size(); ++j) {
         if (j == i) continue;
-        const double p = SizingFromCurve(runs[i].curve, capacities[j], runs[i].bytes_per_page).hit_ratio_now;
+        const double p = SizingFromCurve(runs[i].curve, capacities[j], runs[i].cost).hit_ratio_now;
         if (std::fabs(p - runs[j].measured) > std::fabs(other)) other = p - runs[j].measured;
       }
       worst_own = std::max(worst_own, std::fabs(own - runs[i].measured));

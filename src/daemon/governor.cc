@@ -124,14 +124,14 @@ void Governor::PlanCurveTargets(const std::vector<std::shared_ptr<Tenant>>& tena
     // Smoothed over about two periods: a burst does not swing the plan, a
     // tenant gone quiet loses its claim within a few seconds.
     t->read_rate_ = t->read_rate_ < 0 ? period : 0.5 * t->read_rate_ + 0.5 * period;
-    const double bytes_per_page = observed.BytesPerPage(t->store().Stats());
+    const PageCost cost = observed.Cost(t->store().Stats());
     CurveTenantInput in;
     const TenantPolicy policy = t->policy();
     in.weight = policy.weight;
     in.cap = policy.cap;
     in.reads = t->read_rate_;
-    in.hit_ratio = [curve = observed.Curve(), bytes_per_page](uint64_t bytes) {
-      return curve.HitRatioAtPages(static_cast<uint64_t>(static_cast<double>(bytes) / bytes_per_page));
+    in.hit_ratio = [curve = observed.Curve(), cost](uint64_t bytes) {
+      return curve.HitRatioAtPages(PagesFor(bytes, cost));
     };
     inputs.push_back(std::move(in));
   }
@@ -226,7 +226,7 @@ std::vector<TenantView> Governor::Snapshot() {
     if (policy_ == GovernorPolicy::kCurve && live[i]->target_bytes() != 0) v.share_bytes = live[i]->target_bytes();
     if (v.cap != 0) v.share_bytes = std::min(v.share_bytes, v.cap);  // the share it can actually have
     ObservedBackend& observed = live[i]->observed();
-    v.sizing = SizingFromCurve(observed.Curve(), v.share_bytes, observed.BytesPerPage(v.store));
+    v.sizing = SizingFromCurve(observed.Curve(), v.share_bytes, observed.Cost(v.store));
     v.sizing.curve_memory_bytes = observed.curve().MemoryBytes();
   }
   return views;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "mrc/trace_replay.h"
+
 namespace cleancache {
 namespace {
 
@@ -20,7 +22,12 @@ MissRatioCurveOptions CurveOptions(const ObservedBackendOptions& o) {
 
 }  // namespace
 
-uint64_t MemoryForShareOfBest(const MissRatioCurve::Snapshot& curve, double share, double bytes_per_page) {
+uint64_t PagesFor(uint64_t bytes, const PageCost& cost) {
+  if (cost.bytes_per_page <= 0 || bytes <= cost.fixed_bytes) return 0;
+  return static_cast<uint64_t>(static_cast<double>(bytes - cost.fixed_bytes) / cost.bytes_per_page);
+}
+
+uint64_t MemoryForShareOfBest(const MissRatioCurve::Snapshot& curve, double share, const PageCost& cost) {
   const double best = curve.HitRatioAtPages(kUnbounded);
   const double target = share * best;
   // HitRatioAtPages is monotone in the size: binary search for the smallest
@@ -34,21 +41,23 @@ uint64_t MemoryForShareOfBest(const MissRatioCurve::Snapshot& curve, double shar
       lo = mid + 1;
     }
   }
-  return static_cast<uint64_t>(std::llround(static_cast<double>(lo) * bytes_per_page));
+  if (lo == 0) return 0;
+  return static_cast<uint64_t>(std::llround(static_cast<double>(lo) * cost.bytes_per_page)) + cost.fixed_bytes;
 }
 
-Sizing SizingFromCurve(const MissRatioCurve::Snapshot& curve, uint64_t capacity_bytes, double bytes_per_page) {
+Sizing SizingFromCurve(const MissRatioCurve::Snapshot& curve, uint64_t capacity_bytes, const PageCost& cost) {
   Sizing s;
   s.capacity_bytes = capacity_bytes;
-  s.bytes_per_page = bytes_per_page;
+  s.bytes_per_page = cost.bytes_per_page;
+  s.fixed_bytes = cost.fixed_bytes;
   s.sampling_rate = curve.sampling_rate();
   s.reads = static_cast<uint64_t>(std::llround(std::max(0.0, curve.accesses())));
-  if (curve.accesses() <= 0 || bytes_per_page <= 0) return s;
+  if (curve.accesses() <= 0 || cost.bytes_per_page <= 0) return s;
   s.best_hit_ratio = curve.HitRatioAtPages(kUnbounded);
-  s.hit_ratio_now = curve.HitRatioAtPages(static_cast<uint64_t>(static_cast<double>(capacity_bytes) / bytes_per_page));
-  s.memory_for_90pct_bytes = MemoryForShareOfBest(curve, 0.90, bytes_per_page);
-  s.memory_for_95pct_bytes = MemoryForShareOfBest(curve, 0.95, bytes_per_page);
-  s.memory_for_99pct_bytes = MemoryForShareOfBest(curve, 0.99, bytes_per_page);
+  s.hit_ratio_now = curve.HitRatioAtPages(PagesFor(capacity_bytes, cost));
+  s.memory_for_90pct_bytes = MemoryForShareOfBest(curve, 0.90, cost);
+  s.memory_for_95pct_bytes = MemoryForShareOfBest(curve, 0.95, cost);
+  s.memory_for_99pct_bytes = MemoryForShareOfBest(curve, 0.99, cost);
   return s;
 }
 
@@ -127,15 +136,27 @@ uint64_t ObservedBackend::reads() const {
   return n;
 }
 
-double ObservedBackend::BytesPerPage(const BackendStats& stats) const {
-  if (stats.pages_stored == 0 || stats.real_memory_bytes == 0) return page_size_;
-  return static_cast<double>(stats.real_memory_bytes) / static_cast<double>(stats.pages_stored);
+PageCost ObservedBackend::Cost(const BackendStats& stats) const {
+  auto shards = stats.extra.find("shards"), segment = stats.extra.find("segment_size");
+  PageCost cost;
+  if (shards != stats.extra.end() && segment != stats.extra.end()) {  // a zcache
+    cost.fixed_bytes = shards->second * segment->second / 2;
+    cost.bytes_per_page = (stats.pages_stored == 0 ? static_cast<double>(page_size_)
+                                                   : static_cast<double>(stats.compressed_bytes) /
+                                                         static_cast<double>(stats.pages_stored)) +
+                          mrc::kZcachePageOverhead;
+  } else if (stats.pages_stored == 0 || stats.real_memory_bytes == 0) {
+    cost.bytes_per_page = page_size_;
+  } else {
+    cost.bytes_per_page = static_cast<double>(stats.real_memory_bytes) / static_cast<double>(stats.pages_stored);
+  }
+  return cost;
 }
 
 Sizing ObservedBackend::SizingNow() const {
   const BackendStats stats = inner_->Stats();
   const uint64_t capacity = capacity_ != 0 ? capacity_.load() : stats.capacity_bytes;
-  Sizing s = SizingFromCurve(Curve(), capacity, BytesPerPage(stats));
+  Sizing s = SizingFromCurve(Curve(), capacity, Cost(stats));
   s.curve_memory_bytes = curve_.MemoryBytes();
   return s;
 }

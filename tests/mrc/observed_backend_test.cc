@@ -76,14 +76,18 @@ TEST(ObservedBackend, ForwardsAndSizesALoopThatFits) {
   EXPECT_NEAR(s.hit_ratio_now, 0.75, 0.03);
   // A loop: nothing hits below its 8,000 pages, so 90% of the best needs
   // about all of them (sampled: within 20%).
-  const double loop_bytes = 8000 * s.bytes_per_page;
+  const double loop_bytes = 8000 * s.bytes_per_page + static_cast<double>(s.fixed_bytes);
   ASSERT_TRUE(s.memory_for_90pct_bytes && s.memory_for_99pct_bytes);
   EXPECT_GT(static_cast<double>(*s.memory_for_90pct_bytes), 0.8 * loop_bytes);
   EXPECT_LT(static_cast<double>(*s.memory_for_99pct_bytes), 1.2 * loop_bytes);
   EXPECT_LE(*s.memory_for_90pct_bytes, *s.memory_for_95pct_bytes);
   EXPECT_LE(*s.memory_for_95pct_bytes, *s.memory_for_99pct_bytes);
-  // Real memory per page: compression counted (these pages compress).
+  // A page's cost: compression counted (these pages compress), plus
+  // zcache's metadata; the fixed part is half a segment per shard.
   EXPECT_LT(s.bytes_per_page, 4096);
+  EXPECT_GT(s.bytes_per_page, 2048 + 44);
+  const BackendStats st = b->Stats();
+  EXPECT_EQ(s.fixed_bytes, st.extra.at("shards") * st.extra.at("segment_size") / 2);
   EXPECT_LE(s.curve_memory_bytes, (64u << 20) / 100);
   const nlohmann::json j = SizingJson(s);
   EXPECT_EQ(j["memory_for_90pct_bytes"].get<uint64_t>(), *s.memory_for_90pct_bytes);

@@ -16,9 +16,13 @@
 // cache-line counters (the true read count, for SHARDS_adj); only sampled
 // pages (4% at the always-on rate) take the curve's lock.
 // The curve is kept on the page axis (one page = the pool's page size) and
-// turned into bytes when read, with the bytes each stored page costs now
-// (real memory / pages stored: compression, metadata and the backend's
-// slack all included); docs/MRC.md says what that assumes.
+// turned into bytes when read (PageCost): memory for n pages = n x the
+// bytes a stored page costs now + the backend's fixed slack. For a zcache
+// (its stats report shards and segment_size) a page costs its average
+// compressed size + 44 B of metadata (kZcachePageOverhead) and the slack is
+// half a segment per shard (what the replay's prediction assumes,
+// UsableBytes); for other backends a page costs real memory / pages stored
+// and there is no slack. docs/MRC.md says what that assumes.
 //
 // Trace: with a TraceWriter, every get (one record per page), put and
 // invalidate is appended (file hash, index, op, pool & 0xff; compressed size
@@ -45,10 +49,17 @@ namespace cleancache {
 // What a curve says about a cache's size. The memory figures are for
 // `share` of the best reachable hit ratio (the curve's largest); nullopt
 // while nothing was read.
+// Memory for n pages = n x bytes_per_page + fixed_bytes.
+struct PageCost {
+  double bytes_per_page = 0;
+  uint64_t fixed_bytes = 0;
+};
+
 struct Sizing {
   uint64_t capacity_bytes = 0;
   uint64_t reads = 0;         // gets the curve was fed (pages)
-  double bytes_per_page = 0;  // real memory per stored page used to convert
+  double bytes_per_page = 0;  // the PageCost used to convert pages to bytes
+  uint64_t fixed_bytes = 0;
   double best_hit_ratio = 0;  // at unbounded memory
   double hit_ratio_now = 0;   // at capacity_bytes
   std::optional<uint64_t> memory_for_90pct_bytes, memory_for_95pct_bytes, memory_for_99pct_bytes;
@@ -57,10 +68,12 @@ struct Sizing {
 };
 
 // The Sizing a snapshot (page axis) gives a cache of `capacity_bytes` whose
-// stored pages cost `bytes_per_page` each.
-Sizing SizingFromCurve(const MissRatioCurve::Snapshot& curve, uint64_t capacity_bytes, double bytes_per_page);
+// pages cost `cost`.
+Sizing SizingFromCurve(const MissRatioCurve::Snapshot& curve, uint64_t capacity_bytes, const PageCost& cost);
 // Smallest memory whose hit ratio per the curve reaches `share` x the best.
-uint64_t MemoryForShareOfBest(const MissRatioCurve::Snapshot& curve, double share, double bytes_per_page);
+uint64_t MemoryForShareOfBest(const MissRatioCurve::Snapshot& curve, double share, const PageCost& cost);
+// Pages `bytes` of memory hold at `cost`.
+uint64_t PagesFor(uint64_t bytes, const PageCost& cost);
 
 struct ObservedBackendOptions {
   // Sizes the curve (ForCapacity, as for at least 64 MiB: a smaller cache
@@ -100,9 +113,9 @@ class ObservedBackend final : public Backend {
   uint64_t reads() const;
   // The curve with SHARDS_adj applied (the true read count).
   MissRatioCurve::Snapshot Curve() const { return curve_.Curve().Adjusted(reads()); }
-  // Bytes a stored page costs now: real memory / pages stored, or the page
-  // size when nothing is stored.
-  double BytesPerPage(const BackendStats& stats) const;
+  // What pages cost now (see the top): from `stats` of the wrapped backend;
+  // the page size (+ 44 B for a zcache) when nothing is stored.
+  PageCost Cost(const BackendStats& stats) const;
   Sizing SizingNow() const;
   // Closes the trace (if any) and reports its error; later accesses are not
   // recorded.

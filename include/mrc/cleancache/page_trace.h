@@ -68,7 +68,7 @@ inline constexpr size_t kTraceRecordBytes = 24;
 struct TraceWriterOptions {
   uint32_t page_size = 4096;
   uint64_t max_bytes = 1ull << 30;  // header included; >= one header + one record
-  bool puts_recorded = false;        // flag bit 1
+  bool puts_recorded = false;       // flag bit 1
 };
 
 class TraceWriter {

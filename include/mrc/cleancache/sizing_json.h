@@ -21,6 +21,7 @@ inline nlohmann::json SizingJson(const Sizing& s) {
           {"memory_for_95pct_bytes", bytes(s.memory_for_95pct_bytes)},
           {"memory_for_99pct_bytes", bytes(s.memory_for_99pct_bytes)},
           {"bytes_per_page", s.bytes_per_page},
+          {"fixed_bytes", s.fixed_bytes},
           {"sampling_rate", s.sampling_rate},
           {"curve_memory_bytes", s.curve_memory_bytes}};
 }
