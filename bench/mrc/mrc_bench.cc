@@ -10,7 +10,10 @@
 //             its initial 0.04 (the corpus is far below 8 x 1 GiB), so 4% of
 //             calls take the sampled path;
 //   all:      rate 1.0, every call sampled (the exact mode the tests use): the
-//             upper bound of the cost, for reference.
+//             upper bound of the cost, for reference;
+//   observed: no curve of the benchmark's own: the backend is wrapped in an
+//             ObservedBackend (ForCapacity(1 GiB), what mounts and daemon
+//             tenants run: hash, sampling test and read counter per page).
 // Summary: cost = 1 - (rate with curve / rate without), rates in CPU time,
 // from the medians when --benchmark_repetitions is given (with
 // --benchmark_enable_random_interleaving=true, the variants' repetitions are
@@ -30,14 +33,18 @@
 #include "cleancache/cleancache.hpp"
 #include "cleancache/corpus.h"
 #include "cleancache/miss_ratio_curve.h"
+#include "cleancache/observed_backend.h"
 
 namespace {
 
 using cleancache::MissRatioCurve;
 
-enum class Feed { kNone, kDefault, kAll };
+enum class Feed { kNone, kDefault, kAll, kObserved };
 const char* FeedName(Feed feed) {
-  return feed == Feed::kNone ? "plain" : feed == Feed::kDefault ? "curve" : "curve_all";
+  return feed == Feed::kNone      ? "plain"
+         : feed == Feed::kDefault ? "curve"
+         : feed == Feed::kAll     ? "curve_all"
+                                  : "observed";
 }
 
 struct Data {
@@ -53,10 +60,20 @@ void Setup(Data& d, benchmark::State& state, Feed feed, bool fill) {
   auto backend = cleancache::CreateBackend("zcache:capacity=1G");
   if (!backend.ok()) return state.SkipWithError(backend.status().ToString().c_str());
   d.cache = std::make_unique<cleancache::Cleancache>();
-  (void)d.cache->RegisterBackend(std::move(backend).value());
+  if (feed == Feed::kObserved) {
+    cleancache::ObservedBackendOptions o;
+    o.capacity_bytes = 1ull << 30;
+    (void)d.cache->RegisterBackend(
+        std::make_unique<cleancache::ObservedBackend>(std::move(backend).value(), std::move(o)));
+  } else {
+    (void)d.cache->RegisterBackend(std::move(backend).value());
+  }
   d.pool = d.cache->InitFs(d.corpus.page_size());
   d.curve.reset();
-  if (feed != Feed::kNone) {
+  if (feed == Feed::kObserved) {  // the wrapper's curve sees one pass first (gets of an empty cache)
+    std::vector<uint8_t> out(d.corpus.page_size());
+    for (size_t p = 0; p < d.corpus.page_count(); ++p) (void)d.cache->GetPage(d.pool, d.keys[p], d.indexes[p], out);
+  } else if (feed != Feed::kNone) {
     cleancache::MissRatioCurveOptions options = cleancache::MissRatioCurveOptions::ForCapacity(1ull << 30);
     if (feed == Feed::kAll) options.initial_rate = 1.0;
     d.curve = std::make_unique<MissRatioCurve>(options);
@@ -147,7 +164,7 @@ int main(int argc, char** argv) {
   }
   const auto n = static_cast<benchmark::IterationCount>(d.corpus.page_count());
   for (bool put : {true, false}) {
-    for (Feed feed : {Feed::kNone, Feed::kDefault, Feed::kAll}) {
+    for (Feed feed : {Feed::kNone, Feed::kDefault, Feed::kAll, Feed::kObserved}) {
       const std::string name = std::string(put ? "put_" : "get_") + FeedName(feed);
       auto fn = [&d, put, feed](benchmark::State& state) { Run(state, d, put, feed); };
       // CPU time, not wall time: on a shared machine a time slice lost to a
@@ -159,7 +176,8 @@ int main(int argc, char** argv) {
   Collector reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   std::printf("\nCurve upkeep cost, 1 - (with curve / plain), MB/s from the medians; target <= 3%%:\n");
-  std::printf("  %-6s %8s %12s %16s %16s\n", "", "threads", "plain MB/s", "cost (default)", "cost (rate 1.0)");
+  std::printf("  %-6s %8s %12s %16s %16s %17s\n", "", "threads", "plain MB/s", "cost (default)", "cost (rate 1.0)",
+              "cost (observed)");
   for (const char* op : {"put", "get"}) {
     for (int threads : {1, 2}) {
       const double plain = reporter.Rate(std::string(op) + "_plain", threads);
@@ -167,7 +185,8 @@ int main(int argc, char** argv) {
         const double with = reporter.Rate(std::string(op) + "_" + feed, threads);
         return plain > 0 ? 100.0 * (1.0 - with / plain) : 0.0;
       };
-      std::printf("  %-6s %8d %12.1f %15.2f%% %15.2f%%\n", op, threads, plain / 1e6, cost("curve"), cost("curve_all"));
+      std::printf("  %-6s %8d %12.1f %15.2f%% %15.2f%% %16.2f%%\n", op, threads, plain / 1e6, cost("curve"),
+                  cost("curve_all"), cost("observed"));
     }
   }
   benchmark::Shutdown();

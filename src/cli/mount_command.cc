@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <initializer_list>
 #include <iostream>
 #include <memory>
@@ -62,6 +63,7 @@ struct MountArgs {
   cleancache::cli::LogSettings log_settings;
   std::string stats_access = "owner";
   std::string metrics;
+  std::string trace_max = "64M";
   bool foreground = false;
   bool dry_run = false;
 };
@@ -149,6 +151,19 @@ void ApplyOptionStrings(CLI::App& mount, MountArgs& args) {
   }
 }
 
+// --trace FILE, --trace-max SIZE: the file is made absolute here (the
+// background mount may not run where the command did).
+void ParseTraceArgs(MountArgs& args) {
+  auto max = cleancache::ParseSize(args.trace_max);
+  if (!max.ok()) Fail("mount", kExitBadInput, "--trace-max: " + max.status().message());
+  // One header (40 bytes) and one record (24) at the least.
+  if (*max < 64) Fail("mount", kExitBadInput, "--trace-max: at least 64 bytes (a header and one record)");
+  args.options.trace_max_bytes = *max;
+  if (!args.options.trace_path.empty()) {
+    args.options.trace_path = std::filesystem::absolute(args.options.trace_path).lexically_normal().string();
+  }
+}
+
 // The value of a word option, or exit 2 naming the choices.
 template <typename T>
 T OneOf(const char* option, const std::string& word, std::initializer_list<std::pair<const char*, T>> choices) {
@@ -220,6 +235,7 @@ void ParseMountArgs(MountArgs& args) {
     }
     args.options.metrics_address = args.metrics;
   }
+  ParseTraceArgs(args);
   // A bad spec (syntax, key or value) must fail here, before anything is
   // mounted or forked: exit 2 as in every command.
   if (auto spec = cleancache::ParseAndCheckBackendSpec(args.options.backend_spec); !spec.ok()) {
@@ -401,6 +417,9 @@ void AddMountCommand(CLI::App& app) {
   mount->add_option("--threads", args->options.max_threads, "Maximum FUSE worker threads (0 = libfuse default)");
   mount->add_flag("--nonempty", args->options.allow_nonempty,
                   "Mount even if the mountpoint has entries (the mount hides them until unmounted)");
+  mount->add_option("--trace", args->options.trace_path,
+                    "Record the pool's page accesses to FILE (cleancache replay reads it; docs/MRC.md)");
+  mount->add_option("--trace-max", args->trace_max, "Stop recording the trace at this size (default 64M)");
   mount->add_flag("-f,--foreground", args->foreground, "Stay in the foreground until unmounted");
   mount->add_flag("--debug", args->options.debug, "Log every FUSE request (implies --foreground)");
   mount->add_flag("--dry-run", args->dry_run,

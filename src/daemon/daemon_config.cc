@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -82,6 +83,34 @@ TenantPolicy DaemonConfig::PolicyFor(const std::string& tenant_name, uint32_t ui
   if (auto it = tenants.find(tenant_name); it != tenants.end()) return it->second;
   if (auto it = tenants.find("uid:" + std::to_string(uid)); it != tenants.end()) return it->second;
   return default_tenant;
+}
+
+const char* GovernorPolicyName(GovernorPolicy policy) { return policy == GovernorPolicy::kCurve ? "curve" : "weight"; }
+
+Status ParseGovernorPolicy(std::string_view value, GovernorPolicy* policy, const std::string& where) {
+  if (value == "weight") {
+    *policy = GovernorPolicy::kWeight;
+  } else if (value == "curve") {
+    *policy = GovernorPolicy::kCurve;
+  } else {
+    return Status::InvalidArgument(where + ": policy must be weight or curve");
+  }
+  return Status::Ok();
+}
+
+Status ParseMinShare(std::string_view value, double* share, const std::string& where) {
+  // "10%" or "0.1": a fraction of the weighted share, 0..100%.
+  std::string text(value);
+  const bool percent = !text.empty() && text.back() == '%';
+  if (percent) text.pop_back();
+  char* end = nullptr;
+  const double v = text.empty() ? -1 : std::strtod(text.c_str(), &end);
+  const double fraction = percent ? v / 100 : v;
+  if (text.empty() || end != text.c_str() + text.size() || !(fraction >= 0 && fraction <= 1)) {
+    return Status::InvalidArgument(where + ": min_share must be a fraction in 0..1 or a percentage, e.g. 10%");
+  }
+  *share = fraction;
+  return Status::Ok();
 }
 
 namespace {
@@ -220,6 +249,10 @@ Status IniParse::Key(std::string_view key, std::string_view value) {
     } else {
       config->metrics.clear();
     }
+  } else if (key == "policy") {
+    if (Status s = ParseGovernorPolicy(value, &config->policy, where); !s.ok()) return s;
+  } else if (key == "min_share") {
+    if (Status s = ParseMinShare(value, &config->min_share, where); !s.ok()) return s;
   } else if (key == "log_level") {
     if (value != "error" && value != "warn" && value != "info" && value != "debug")
       return Status::InvalidArgument(where + ": log_level must be error, warn, info or debug");
@@ -228,7 +261,7 @@ Status IniParse::Key(std::string_view key, std::string_view value) {
     return Status::InvalidArgument(where + ": unknown key '" + std::string(key) +
                                    "' (valid: socket, socket_mode, capacity, backend, tenant_by, default_weight, "
                                    "default_cap, max_clients, max_shared_bytes, max_pools_per_client, metrics, "
-                                   "log_level)");
+                                   "policy, min_share, log_level)");
   }
   return Status::Ok();
 }
@@ -379,6 +412,8 @@ ConfigReload MergeReload(const DaemonConfig& running, const DaemonConfig& file) 
   fixed("capacity", std::to_string(running.capacity), std::to_string(file.capacity));
   fixed("backend", running.backend, file.backend);
   fixed("tenant_by", TenantByName(running.tenant_by), TenantByName(file.tenant_by));
+  fixed("policy", GovernorPolicyName(running.policy), GovernorPolicyName(file.policy));
+  fixed("min_share", std::to_string(running.min_share), std::to_string(file.min_share));
   fixed("metrics", running.metrics.empty() ? "off" : running.metrics, file.metrics.empty() ? "off" : file.metrics);
   return r;
 }

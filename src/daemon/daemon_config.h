@@ -25,6 +25,10 @@ namespace cleancache::daemon {
 enum class TenantBy { kUid, kGid, kCgroup, kProcess };
 const char* TenantByName(TenantBy by);
 
+// How the governor shares the capacity (governor.h): `weight` by weighted
+// shares (Xen tmem's rule), `curve` by the tenants' miss-ratio curves.
+enum class GovernorPolicy { kWeight, kCurve };
+
 struct TenantPolicy {
   uint32_t weight = 1;  // share of capacity = capacity x weight / sum of active weights
   uint64_t cap = 0;     // hard limit on the tenant's real memory; 0 = none
@@ -54,6 +58,8 @@ struct DaemonConfig {
   uint32_t max_pools_per_client = 64;
   std::string metrics;             // "127.0.0.1:PORT" (loopback only) or "" = off
   std::string log_level = "info";  // error, warn, info or debug (reloadable)
+  GovernorPolicy policy = GovernorPolicy::kWeight;
+  double min_share = 0.10;  // curve policy: fraction of the weighted share always kept
 
   // The policy for a tenant: its own section, else its uid's, else default.
   // "shared:UUID": its [shared UUID] section's, else default.
@@ -90,6 +96,11 @@ class LiveConfig {
   mutable std::mutex mutex_;
   std::shared_ptr<const DaemonConfig> current_;
 };
+
+const char* GovernorPolicyName(GovernorPolicy policy);
+// `policy` and `min_share` values; `where` prefixes the message.
+Status ParseGovernorPolicy(std::string_view value, GovernorPolicy* policy, const std::string& where);
+Status ParseMinShare(std::string_view value, double* share, const std::string& where);
 
 // Applies `text` (config file syntax) on top of `*config`.
 Status ParseDaemonConfig(std::string_view text, std::string_view origin, DaemonConfig* config);

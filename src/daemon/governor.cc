@@ -23,10 +23,13 @@ StoreFactory StoreFactoryForSpec(std::string spec) {
   };
 }
 
-Governor::Governor(uint64_t capacity, StoreFactory factory, uint64_t sample_every_pages)
+Governor::Governor(uint64_t capacity, StoreFactory factory, uint64_t sample_every_pages, GovernorPolicy policy,
+                   CurvePolicyOptions curve)
     : capacity_(capacity),
       factory_(std::move(factory)),
-      sample_every_pages_(std::max<uint64_t>(1, sample_every_pages)) {}
+      sample_every_pages_(std::max<uint64_t>(1, sample_every_pages)),
+      policy_(policy),
+      curve_options_(curve) {}
 
 uint64_t Governor::StoreLimit(uint64_t cap) const { return cap != 0 ? std::min(cap, capacity_) : capacity_; }
 
@@ -40,11 +43,7 @@ Result<std::shared_ptr<Tenant>> Governor::Acquire(const std::string& name, const
     tenants_.erase(name);
     return store.status();
   }
-  // Ghosts for up to 4x the tenant's memory (in 4 KiB pages), at most 128 Ki
-  // entries (about 5 MiB of bookkeeping at the most, outside the capacity).
-  constexpr uint64_t kMaxGhostPages = 131072;
-  const size_t ghost_pages = static_cast<size_t>(std::clamp<uint64_t>(4 * limit / 4096, 1, kMaxGhostPages));
-  auto tenant = std::make_shared<Tenant>(name, policy, std::move(*store), ghost_pages, limit, uid);
+  auto tenant = std::make_shared<Tenant>(name, policy, std::move(*store), limit, uid);
   slot = tenant;
   return tenant;
 }
@@ -109,7 +108,40 @@ void Governor::Rebalance() {
   std::lock_guard lock(mutex_);
   auto live = LiveTenants();
   for (auto& t : live) t->real_memory = t->store().Stats().real_memory_bytes;
+  if (policy_ == GovernorPolicy::kCurve) PlanCurveTargets(live);
   EnforceCapacity(live);
+}
+
+void Governor::PlanCurveTargets(const std::vector<std::shared_ptr<Tenant>>& tenants) {
+  std::vector<std::string> names;
+  std::vector<CurveTenantInput> inputs;
+  for (const auto& t : tenants) {
+    names.push_back(t->name());
+    ObservedBackend& observed = t->observed();
+    const uint64_t reads = observed.reads();
+    const double period = static_cast<double>(reads - std::min(reads, t->reads_at_plan_));
+    t->reads_at_plan_ = reads;
+    // Smoothed over about two periods: a burst does not swing the plan, a
+    // tenant gone quiet loses its claim within a few seconds.
+    t->read_rate_ = t->read_rate_ < 0 ? period : 0.5 * t->read_rate_ + 0.5 * period;
+    const PageCost cost = observed.Cost(t->store().Stats());
+    CurveTenantInput in;
+    const TenantPolicy policy = t->policy();
+    in.weight = policy.weight;
+    in.cap = policy.cap;
+    in.reads = t->read_rate_;
+    in.hit_ratio = [curve = observed.Curve(), cost](uint64_t bytes) {
+      return curve.HitRatioAtPages(PagesFor(bytes, cost));
+    };
+    inputs.push_back(std::move(in));
+  }
+  if (names != curve_tenants_) {  // tenants came or went: start from the weight split
+    curve_state_ = {};
+    curve_tenants_ = names;
+  }
+  curve_state_ = NextCurveTargets(capacity_, inputs, curve_options_, std::move(curve_state_));
+  for (size_t i = 0; i < tenants.size(); ++i)
+    tenants[i]->target_bytes_ = std::max<uint64_t>(1, curve_state_.targets[i]);
 }
 
 void Governor::EnforceCapacity(std::vector<std::shared_ptr<Tenant>>& tenants) {
@@ -124,10 +156,18 @@ void Governor::EnforceCapacity(std::vector<std::shared_ptr<Tenant>>& tenants) {
     for (auto& t : tenants) {
       if (t->real_memory > 0) weights += t->weight();
     }
-    auto furthest = std::max_element(candidates.begin(), candidates.end(), [](Tenant* a, Tenant* b) {
-      // a.real / a.weight < b.real / b.weight, without division.
-      return static_cast<unsigned __int128>(a->real_memory) * b->weight() <
-             static_cast<unsigned __int128>(b->real_memory) * a->weight();
+    // What a tenant's memory is measured against: its weight (the weighted
+    // share is proportional to it), or its curve target once every tenant
+    // has one (a tenant new since the last plan has none: the weight rule
+    // holds until the next Rebalance).
+    const bool curve =
+        policy_ == GovernorPolicy::kCurve &&
+        std::all_of(tenants.begin(), tenants.end(), [](const auto& t) { return t->target_bytes() != 0; });
+    auto measure = [curve](const Tenant* t) -> uint64_t { return curve ? t->target_bytes() : t->weight(); };
+    auto furthest = std::max_element(candidates.begin(), candidates.end(), [&measure](Tenant* a, Tenant* b) {
+      // a.real / a.measure < b.real / b.measure, without division.
+      return static_cast<unsigned __int128>(a->real_memory) * measure(b) <
+             static_cast<unsigned __int128>(b->real_memory) * measure(a);
     });
     Tenant* victim = *furthest;
     // Other tenants' figures may be a few pages stale; the victim's must not.
@@ -137,8 +177,9 @@ void Governor::EnforceCapacity(std::vector<std::shared_ptr<Tenant>>& tenants) {
     if (total <= capacity_) break;
     const uint64_t before = fresh;
     const uint64_t share =
-        weights == 0 ? 0
-                     : static_cast<uint64_t>(static_cast<unsigned __int128>(capacity_) * victim->weight() / weights);
+        curve          ? victim->target_bytes()
+        : weights == 0 ? 0
+                       : static_cast<uint64_t>(static_cast<unsigned __int128>(capacity_) * victim->weight() / weights);
     const uint64_t excess = total - capacity_;
     uint64_t target = std::max(share, before > excess ? before - excess : 0);
     if (target >= before) target = before > excess ? before - excess : 0;
@@ -174,20 +215,19 @@ std::vector<TenantView> Governor::Snapshot() {
     v.invalidations = t->counters.invalidations;
     v.governor_evicted_bytes = t->counters.governor_evicted_bytes;
     v.store = t->store().Stats();
-    const auto estimate = t->estimator.EstimateFor(0.9);
-    v.ghost_hits = estimate.ghost_hits;
-    if (estimate.accesses > 0 && estimate.extra_pages) {
-      const uint64_t per_page = v.store.pages_stored == 0 ? 4096 : v.store.real_memory_bytes / v.store.pages_stored;
-      v.memory_for_90pct_bytes = v.store.real_memory_bytes + *estimate.extra_pages * per_page;
-    }
     if (v.store.real_memory_bytes > 0) weights += v.weight;
     views.push_back(std::move(v));
   }
-  for (auto& v : views) {
+  for (size_t i = 0; i < views.size(); ++i) {
+    TenantView& v = views[i];
     const uint64_t w = v.store.real_memory_bytes > 0 ? weights : weights + v.weight;
     v.share_bytes =
         w == 0 ? capacity_ : static_cast<uint64_t>(static_cast<unsigned __int128>(capacity_) * v.weight / w);
+    if (policy_ == GovernorPolicy::kCurve && live[i]->target_bytes() != 0) v.share_bytes = live[i]->target_bytes();
     if (v.cap != 0) v.share_bytes = std::min(v.share_bytes, v.cap);  // the share it can actually have
+    ObservedBackend& observed = live[i]->observed();
+    v.sizing = SizingFromCurve(observed.Curve(), v.share_bytes, observed.Cost(v.store));
+    v.sizing.curve_memory_bytes = observed.curve().MemoryBytes();
   }
   return views;
 }

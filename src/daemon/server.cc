@@ -74,7 +74,9 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     return Status::InvalidArgument("backend '" + s.options_.config.backend + "': " + probe.status().message());
   }
   s.live_config_ = std::make_unique<LiveConfig>(s.options_.config);
-  s.governor_ = std::make_unique<Governor>(s.options_.config.capacity, s.options_.store_factory);
+  s.governor_ =
+      std::make_unique<Governor>(s.options_.config.capacity, s.options_.store_factory, 64, s.options_.config.policy,
+                                 CurvePolicyOptions{.min_share = s.options_.config.min_share});
   s.shared_pools_ = std::make_unique<SharedPoolRegistry>(*s.live_config_, *s.governor_);
   s.context_.reset(new DaemonContext{*s.live_config_, *s.governor_, *s.shared_pools_, s.epoch_, s.next_pool_id_,
                                      [&s] { return s.Stats().dump(); }, s.refused_puts_});

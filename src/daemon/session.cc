@@ -252,10 +252,6 @@ bool Session::HandlePages(const Request& r, std::vector<uint8_t>* reply, std::st
       pool.tenant->store().GetPages(pool.backend_id(), *key, r.index, r.count, pages, {hit.data(), r.count});
   requester.counters.hits += hits;
   requester.counters.misses += r.count - hits;
-  pool.tenant->estimator.RecordHits(hits);
-  for (uint32_t i = 0; i < r.count && hits < r.count; ++i) {
-    if (hit[i] == 0) pool.tenant->estimator.RecordMiss(pool.backend_id(), *key, r.index + i);
-  }
   FrameWriter w(reply, r.header.opcode, r.header.request_id);
   w.U32(static_cast<uint32_t>(hits)).U32(r.count).Bytes({hit.data(), r.count}).Finish();
   return true;

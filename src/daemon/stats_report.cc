@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+
 #include "cleancache/backend_spec.h"
 #include "cleancache/prometheus_text.h"
+#include "cleancache/sizing_json.h"
 
 namespace cleancache::daemon {
 namespace {
@@ -60,9 +62,8 @@ nlohmann::json StatsToJson(const DaemonFigures& d, const std::vector<TenantView>
                     {"dropped_puts", tenant_dropped},
                     {"rejected_puts", t.store.rejected_incompressible},
                     {"governor_evicted_bytes", t.governor_evicted_bytes},
-                    {"ghost_hits", t.ghost_hits},
-                    {"memory_for_90pct_bytes",
-                     t.memory_for_90pct_bytes ? nlohmann::json(*t.memory_for_90pct_bytes) : nlohmann::json()},
+                    {"memory_for_90pct_bytes", SizingJson(t.sizing)["memory_for_90pct_bytes"]},
+                    {"sizing", SizingJson(t.sizing)},
                     {"connections", t.connections}});
   }
   out["daemon"] = {{"epoch", d.epoch},
@@ -171,7 +172,6 @@ std::string MetricsText(const nlohmann::json& stats) {
       {"cleancached_tenant_evictions_total", "evictions", "Pages evicted from the tenant's store.", Type::kCounter},
       {"cleancached_tenant_dropped_puts_total", "dropped_puts", "Pages put and not stored (no room, poor compression).",
        Type::kCounter},
-      {"cleancached_tenant_ghost_hits_total", "ghost_hits", "Misses on recently evicted pages.", Type::kCounter},
   };
   const nlohmann::json& tenants = stats.at("tenants");
   for (const Series& s : series) {

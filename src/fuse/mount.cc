@@ -25,6 +25,7 @@
 #include "fuse/fuse_api.h"
 #include "fuse/memory_governor.h"
 #include "fuse/mount_metrics.h"
+#include "fuse/pool_observer.h"
 #include "fuse/stats_socket.h"
 
 namespace cleancache::fuse {
@@ -187,9 +188,12 @@ Status RunMount(const MountOptions& requested, spdlog::logger& log, const std::f
   if (!spec.ok()) return spec.status();
   auto memory = PrepareGovernedSpec(options, *spec);
   if (!memory.ok()) return memory.status();
-  auto backend = CreateBackend(*spec);
+  auto created = CreateBackend(*spec);
+  if (!created.ok()) return created.status();
+  auto backend = ObservePool(std::move(*created), options, memory->source ? memory->ceiling : 0);
   if (!backend.ok()) return backend.status();
-  Backend* store = backend->get();  // owned by `cache`, which outlives `governor`
+  ObservedBackend* observed = backend->get();  // the pool's curve and trace
+  Backend* store = backend->get();             // owned by `cache`, which outlives `governor`
   Cleancache cache;
   if (Status s = cache.RegisterBackend(std::move(*backend)); !s.ok()) return s;
   std::unique_ptr<MemoryGovernor> governor;
@@ -240,9 +244,10 @@ Status RunMount(const MountOptions& requested, spdlog::logger& log, const std::f
   // The port the metrics server got (it may have been asked for port 0),
   // set once it listens; the snapshot tells it (mount.metrics_address).
   std::atomic<uint16_t> metrics_port{0};
-  auto snapshot = [&fs, &governor, &metrics_port, &options] {
+  auto snapshot = [&fs, &governor, &metrics_port, observed, &options] {
     nlohmann::json j = fs->StatsJson();
     if (governor) j["memory"] = MemoryJson(governor->Stats());
+    AddObservation(j, *observed, options);
     if (uint16_t port = metrics_port.load(); port != 0) {
       j["mount"]["metrics_address"] =
           options.metrics_address.substr(0, options.metrics_address.rfind(':') + 1) + std::to_string(port);
@@ -326,6 +331,7 @@ Status RunMount(const MountOptions& requested, spdlog::logger& log, const std::f
   governor.reset();
   fs.reset();
   cache.InvalidateFs(*pool);
+  if (Status s = observed->CloseTrace(); !s.ok() && result.ok()) result = s;
   return result;
 }
 

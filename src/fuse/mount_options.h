@@ -56,6 +56,11 @@ struct MountOptions {
   StatsAccess stats_access;
   // "127.x.y.z:PORT": Prometheus text at http://ADDRESS/metrics; "" = off.
   std::string metrics_address;
+  // Record the pool's page accesses (gets, puts, invalidations as the
+  // backend sees them) to this file in page_trace.h's format, up to
+  // trace_max_bytes (then recording stops, with a log line); "" = off.
+  std::string trace_path;
+  uint64_t trace_max_bytes = 64ull << 20;
 };
 
 }  // namespace cleancache::fuse

@@ -15,6 +15,7 @@ constexpr char kMagic[8] = {'C', 'C', 'T', 'R', 'A', 'C', 'E', '1'};
 constexpr uint32_t kVersion = 1;
 constexpr uint64_t kUnclosed = std::numeric_limits<uint64_t>::max();
 constexpr uint32_t kFlagLimitReached = 1;
+constexpr uint32_t kFlagPutsRecorded = 2;
 // Records are written in batches of this many bytes (2,730 records).
 constexpr size_t kBufferBytes = 64 << 10;
 
@@ -118,7 +119,7 @@ Status TraceWriter::Close() {
   (void)FlushLocked();
   uint8_t header[kTraceHeaderBytes];
   EncodeHeader(header, options_.page_size, records_, XXH3_64bits_digest(hasher_->state),
-               dropped_ > 0 ? kFlagLimitReached : 0);
+               (dropped_ > 0 ? kFlagLimitReached : 0) | (options_.puts_recorded ? kFlagPutsRecorded : 0));
   if (error_.ok() &&
       (std::fseek(file_, 0, SEEK_SET) != 0 || std::fwrite(header, 1, sizeof header, file_) != sizeof header))
     error_ = Status::IOError("cannot write trace header of " + path_ + ": " + ErrnoText());
@@ -142,6 +143,7 @@ Status WritePageTrace(const std::string& path, const PageTrace& trace) {
   TraceWriterOptions options;
   options.page_size = trace.page_size;
   options.max_bytes = std::numeric_limits<uint64_t>::max();
+  options.puts_recorded = trace.puts_recorded;
   auto writer = TraceWriter::Create(path, options);
   if (!writer.ok()) return writer.status();
   for (const TraceRecord& r : trace.records) writer.value()->Append(r);
@@ -171,8 +173,10 @@ Result<PageTrace> ReadPageTrace(const std::string& path) {
   const uint64_t checksum = Get<uint64_t>(header + 24);
   const uint32_t flags = Get<uint32_t>(header + 32);
   if (count == kUnclosed) return corrupt("the writer never closed it (record count unset): incomplete trace");
-  if ((flags & ~kFlagLimitReached) != 0 || Get<uint32_t>(header + 36) != 0) return corrupt("bad header flags");
+  if ((flags & ~(kFlagLimitReached | kFlagPutsRecorded)) != 0 || Get<uint32_t>(header + 36) != 0)
+    return corrupt("bad header flags");
   trace.limit_reached = (flags & kFlagLimitReached) != 0;
+  trace.puts_recorded = (flags & kFlagPutsRecorded) != 0;
 
   if (std::fseek(file, 0, SEEK_END) != 0) return Status::IOError("cannot seek trace " + path + ": " + ErrnoText());
   const long end = std::ftell(file);

@@ -136,7 +136,7 @@ Result<ReplayReport> ReplayTrace(const PageTrace& trace, const ReplayOptions& op
           ++point.reads;
           if (cache.GetPage(pool, key, r.index, buffer)) {
             ++point.hits;
-          } else {
+          } else if (!trace.puts_recorded) {
             cache.PutPage(pool, key, r.index, corpus->page(which));
           }
           if (feed) {

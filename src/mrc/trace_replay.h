@@ -6,8 +6,10 @@
 // Model: a second-chance cache fed by reads. Each capacity gets a fresh
 // backend from the one spec parser with `capacity=` set, behind a Cleancache
 // shim, in one shared pool (the mount's kernel-primary model: a get leaves the
-// page in place). A get record is a read: GetPage, and PutPage on a miss; a
-// put record is a PutPage; an invalidate record an InvalidatePage. Records
+// page in place). A get record is a read: GetPage, and PutPage on a miss
+// (unless the trace says its puts are recorded: a mount's trace, where the
+// put after a miss is a record of its own); a put record is a PutPage; an
+// invalidate record an InvalidatePage. Records
 // of different pool ordinals use different file keys in that one pool.
 // Page data: a synthetic corpus (`distinct_contents` pages of the given
 // compressibility, corpus.h); a page's content is picked by its hash, so it is

@@ -157,6 +157,30 @@ TEST(DaemonConfig, ReloadTakesTenantsAndLimitsAndKeepsWhatNeedsARestart) {
   EXPECT_TRUE(MergeReload(running, running).applied.empty());
 }
 
+TEST(DaemonConfig, GovernorPolicyAndMinShare) {
+  DaemonConfig c;
+  EXPECT_EQ(c.policy, GovernorPolicy::kWeight);
+  ASSERT_TRUE(ParseDaemonConfig("policy = curve\nmin_share = 25%\n", "t", &c).ok());
+  EXPECT_EQ(c.policy, GovernorPolicy::kCurve);
+  EXPECT_DOUBLE_EQ(c.min_share, 0.25);
+  ASSERT_TRUE(ParseDaemonConfig("min_share = 0.05\npolicy = weight\n", "t", &c).ok());
+  EXPECT_DOUBLE_EQ(c.min_share, 0.05);
+  EXPECT_EQ(c.policy, GovernorPolicy::kWeight);
+  for (const char* bad :
+       {"policy = fair\n", "min_share = 150%\n", "min_share = -0.1\n", "min_share = lots\n", "min_share = \n"}) {
+    const Status s = ParseDaemonConfig(bad, "f.conf", &c);
+    EXPECT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.message().find("f.conf:1"), std::string::npos) << s.message();
+  }
+  // Fixed for the daemon's life: a reload keeps the running policy.
+  DaemonConfig running, file;
+  file.policy = GovernorPolicy::kCurve;
+  const ConfigReload r = MergeReload(running, file);
+  EXPECT_EQ(r.config.policy, GovernorPolicy::kWeight);
+  ASSERT_EQ(r.need_restart.size(), 1u);
+  EXPECT_NE(r.need_restart[0].find("policy"), std::string::npos);
+}
+
 TEST(DaemonConfig, MissingFileIsAClearError) {
   DaemonConfig c;
   const Status s = LoadDaemonConfig("/nonexistent/cleancached.conf", &c);
@@ -183,6 +207,8 @@ TEST(DaemonConfig, ShippedConfigParsesToTheDefaults) {
   EXPECT_EQ(shipped.default_tenant.weight, defaults.default_tenant.weight);
   EXPECT_EQ(shipped.default_tenant.cap, defaults.default_tenant.cap);
   EXPECT_EQ(shipped.max_clients, defaults.max_clients);
+  EXPECT_EQ(shipped.policy, defaults.policy);
+  EXPECT_EQ(shipped.min_share, defaults.min_share);
   EXPECT_EQ(shipped.max_shared_bytes, defaults.max_shared_bytes);
   EXPECT_EQ(shipped.max_pools_per_client, defaults.max_pools_per_client);
   EXPECT_EQ(shipped.metrics, defaults.metrics);

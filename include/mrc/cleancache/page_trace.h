@@ -8,7 +8,10 @@
 //    12  u32      page size (a power of two, 512..65536)
 //    16  u64      record count (UINT64_MAX while the writer has not closed)
 //    24  u64      XXH3-64 of all record bytes, in order
-//    32  u32      flags: bit 0 = the size limit was reached, later records dropped
+//    32  u32      flags: bit 0 = the size limit was reached, later records dropped;
+//                 bit 1 = puts recorded: every put the cache received is a put
+//                 record (a mount's trace), so a replay puts nothing on a get's
+//                 miss; unset, a get's miss implies a put (fio, generators)
 //    36  u32      reserved, 0
 //   records, 24 bytes each, from offset 40:
 //     0  u64      file key hash (FileKey::hash(), or XXH3 of an iolog file name)
@@ -65,6 +68,7 @@ inline constexpr size_t kTraceRecordBytes = 24;
 struct TraceWriterOptions {
   uint32_t page_size = 4096;
   uint64_t max_bytes = 1ull << 30;  // header included; >= one header + one record
+  bool puts_recorded = false;       // flag bit 1
 };
 
 class TraceWriter {
@@ -99,6 +103,7 @@ class TraceWriter {
 struct PageTrace {
   uint32_t page_size = 4096;
   bool limit_reached = false;  // the writer dropped records at its size limit
+  bool puts_recorded = false;  // flag bit 1: a get's miss implies no put
   std::vector<TraceRecord> records;
 };
 
