@@ -80,8 +80,8 @@ TEST(FuseTrace, ReplayOfARecordedTraceGivesTheLiveHitRatio) {
     for (int f : {0, 1, 2 + pass % 4}) ASSERT_EQ(ReadThrough(m.M("f" + std::to_string(f))), size_t{1} << 20);
   }
   const nlohmann::json stats = m.Stats();
-  const uint64_t hits = stats["pool"]["succ_gets"].get<uint64_t>();
-  const uint64_t gets = hits + stats["pool"]["failed_gets"].get<uint64_t>();
+  const uint64_t hits = stats["cleancache"]["hits"].get<uint64_t>();
+  const uint64_t gets = hits + stats["cleancache"]["misses"].get<uint64_t>();
   ASSERT_GE(gets, 24u * 256) << stats.dump();
   const double live = static_cast<double>(hits) / static_cast<double>(gets);
   // The sizing section: fed every get; more memory would have helped.
