@@ -35,14 +35,8 @@ if(NOT CLEANCACHE_INSTALL)
   return()
 endif()
 
-# Debian's multiarch library directory for any prefix, not only /usr
-# (GNUInstallDirs' default): the dynamic linker, pkg-config and
-# find_package all search /usr/local/lib/<multiarch> too, and one relative
-# layout serves `cmake --install --prefix X` and the package alike.
-if(NOT DEFINED CMAKE_INSTALL_LIBDIR AND CMAKE_LIBRARY_ARCHITECTURE)
-  set(CMAKE_INSTALL_LIBDIR "lib/${CMAKE_LIBRARY_ARCHITECTURE}" CACHE PATH "Object code libraries (LIBDIR)")
-endif()
-include(GNUInstallDirs)
+# The install directories (CMAKE_INSTALL_LIBDIR = lib/<multiarch>) are
+# chosen in the top CMakeLists.txt, before any subdirectory reads them.
 include(CMakePackageConfigHelpers)
 
 # --- libcleancache: which layers -------------------------------------------
