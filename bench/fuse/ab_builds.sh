@@ -8,19 +8,22 @@
 #          has cached: microseconds per open (each open reaches the mount)
 #   rand   random 4 KiB reads of a 256 MiB file through the mount for 4 s,
 #          page caches dropped first (IOPS)
-# Usage: bench/fuse/ab_builds.sh BUILD_A BUILD_B untar|open|rand ROUNDS
+#   hits   the same file read once at 100 MB/s (every page put), caches
+#          dropped, then O_DIRECT random 4 KiB reads for 4 s: the hit path,
+#          each read a FUSE round trip served from cleancache (IOPS)
+# Usage: bench/fuse/ab_builds.sh BUILD_A BUILD_B untar|open|rand|hits ROUNDS
 # BUILD_B may be BUILD_A, to compare options. Env: WORK
 # (/var/tmp/cc-fuse-ab-builds), MOUNT_ARGS (extra mount options for both),
 # MOUNT_ARGS_A and MOUNT_ARGS_B (for one side).
 set -euo pipefail
 shopt -s inherit_errexit  # a failed mount inside $(run ...) stops the run
-A=$(realpath "${1:?usage: ab_builds.sh BUILD_A BUILD_B untar|open|rand ROUNDS}")
+A=$(realpath "${1:?usage: ab_builds.sh BUILD_A BUILD_B untar|open|rand|hits ROUNDS}")
 B=$(realpath "${2:?build B}")
 MODE=${3:?mode}
 ROUNDS=${4:?rounds}
 WORK=${WORK:-/var/tmp/cc-fuse-ab-builds}
 [[ $(id -u) == 0 ]] || { echo "needs root (drop_caches, FUSE mounts)" >&2; exit 2; }
-case $MODE in untar | open | rand) ;; *) echo "unknown mode '$MODE' (untar, open, rand)" >&2; exit 2 ;; esac
+case $MODE in untar | open | rand | hits) ;; *) echo "unknown mode '$MODE' (untar, open, rand, hits)" >&2; exit 2 ;; esac
 for build in "$A" "$B"; do
   [[ -x $build/src/cli/cleancache ]] || { echo "no $build/src/cli/cleancache" >&2; exit 2; }
 done
@@ -71,6 +74,13 @@ EOF
     rand)
       drop
       fio --name=job --filename="$MNT/rand" --rw=randread --bs=4k --ioengine=psync --minimal --invalidate=0 \
+        --time_based --runtime=4 | awk -F';' '{print $8}'
+      ;;
+    hits)
+      drop
+      fio --name=fill --filename="$MNT/rand" --rw=read --bs=1M --ioengine=psync --rate=100m --minimal >/dev/null
+      drop
+      fio --name=job --filename="$MNT/rand" --rw=randread --bs=4k --ioengine=psync --direct=1 --minimal \
         --time_based --runtime=4 | awk -F';' '{print $8}'
       ;;
   esac
