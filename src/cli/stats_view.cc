@@ -153,10 +153,11 @@ void Details(std::string& out, const json& snapshot, const char* name, const cha
   for (const Label& l : kLabels) {
     if (auto it = s.find(l.key); it != s.end()) out += fmt::format("  {:<42} {}\n", l.text, ValueOf(l.key, *it));
   }
-  for (const auto& [key, value] : s.items()) {
+  for (const auto& item : s.items()) {
+    const std::string& key = item.key();
     const bool listed =
         std::any_of(std::begin(kLabels), std::end(kLabels), [&](const Label& l) { return key == l.key; });
-    if (!listed) out += fmt::format("  {:<42} {}\n", LabelOf(key), ValueOf(key, value));
+    if (!listed) out += fmt::format("  {:<42} {}\n", LabelOf(key), ValueOf(key, item.value()));
   }
 }
 

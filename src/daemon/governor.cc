@@ -149,6 +149,7 @@ void Governor::EnforceCapacity(std::vector<std::shared_ptr<Tenant>>& tenants) {
   uint64_t total = 0;
   for (auto& t : tenants) total += t->real_memory;
   std::vector<Tenant*> candidates;
+  candidates.reserve(tenants.size());
   for (auto& t : tenants) candidates.push_back(t.get());
   // Each round shrinks one tenant; one that cannot shrink leaves the list.
   for (size_t round = 0; total > capacity_ && !candidates.empty() && round < 4 * tenants.size() + 4; ++round) {

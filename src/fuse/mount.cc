@@ -280,6 +280,7 @@ Status RunMount(const MountOptions& requested, spdlog::logger& log, const std::f
   std::vector<std::string> arg_text = {"cleancache", "-o", kernel_options};
   if (options.debug) arg_text.push_back("-d");
   std::vector<char*> argv;
+  argv.reserve(arg_text.size());
   for (auto& a : arg_text) argv.push_back(a.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
 
